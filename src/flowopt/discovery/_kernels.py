@@ -1,0 +1,107 @@
+"""Vectorised kernels shared by discovery and analysis: grouped quantiles, directly-follows pairs, hashes.
+
+Everything here works on NumPy arrays of integer codes and int64 nanoseconds; no Python loop runs per
+event or per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GroupStats", "NAT", "dfg_pairs", "group_stats", "sequence_hash"]
+
+NAT = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupStats:
+    """Statistics of ``values`` per group code (arrays indexed by group code; NaN where a group is empty)."""
+
+    count: np.ndarray
+    total: np.ndarray
+    mean: np.ndarray
+    median: np.ndarray
+    p90: np.ndarray
+    max: np.ndarray
+
+
+def _quantile_sorted(v: np.ndarray, lo: np.ndarray, cnt: np.ndarray, q: float) -> np.ndarray:
+    """Linear-interpolated quantile (NumPy's default) of each sorted run ``v[lo:lo+cnt]``."""
+    out = np.full(len(lo), np.nan)
+    has = cnt > 0
+    pos = (cnt[has] - 1) * q
+    below = np.floor(pos).astype(np.int64)
+    frac = pos - below
+    a = v[lo[has] + below]
+    b = v[lo[has] + np.minimum(below + 1, cnt[has] - 1)]
+    out[has] = a + (b - a) * frac
+    return out
+
+
+def group_stats(group: np.ndarray, values: np.ndarray, n_groups: int) -> GroupStats:
+    """Count, total, mean, median, p90 and max of float ``values`` per integer ``group`` in [0, n_groups).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = group_stats(np.array([0, 0, 0, 1]), np.array([1.0, 2.0, 10.0, 5.0]), 3)
+    >>> s.count.tolist(), s.median.tolist()[:2], s.p90.tolist()[:2]
+    ([3, 1, 0], [2.0, 5.0], [8.4, 5.0])
+    """
+    values = np.asarray(values, dtype=np.float64)
+    group = np.asarray(group, dtype=np.int64)
+    cnt = np.bincount(group, minlength=n_groups).astype(np.int64)
+    total = np.bincount(group, weights=values, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+    order = np.lexsort((values, group))
+    v = values[order]
+    lo = np.concatenate([[0], np.cumsum(cnt)[:-1]]).astype(np.int64)
+    med = _quantile_sorted(v, lo, cnt, 0.5)
+    p90 = _quantile_sorted(v, lo, cnt, 0.9)
+    mx = np.full(n_groups, np.nan)
+    has = cnt > 0
+    mx[has] = v[lo[has] + cnt[has] - 1]
+    total = np.where(has, total, np.nan)
+    return GroupStats(count=cnt, total=total, mean=mean, median=med, p90=p90, max=mx)
+
+
+def dfg_pairs(case: np.ndarray) -> np.ndarray:
+    """Indices ``i`` such that rows ``i`` and ``i+1`` belong to the same case (a directly-follows pair)."""
+    if len(case) < 2:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(case[1:] == case[:-1]).astype(np.int64)
+
+
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def sequence_hash(codes: np.ndarray, case_start: np.ndarray) -> np.ndarray:
+    """A 128-bit hash (two uint64 columns) of each case's activity sequence, order-sensitive.
+
+    ``case_start`` holds the offset of each case's first row plus a final sentinel (``len(codes)``).
+    """
+    n = len(codes)
+    n_cases = len(case_start) - 1
+    if n == 0 or n_cases == 0:
+        return np.zeros((n_cases, 2), dtype=np.uint64)
+    lengths = np.diff(case_start)
+    case = np.repeat(np.arange(n_cases), lengths)
+    pos = np.arange(n) - case_start[case]
+    maxlen = int(lengths.max())
+    with np.errstate(over="ignore"):
+        pw1 = np.cumprod(np.full(maxlen, _P1, dtype=np.uint64), dtype=np.uint64)
+        pw2 = np.cumprod(np.full(maxlen, _P2, dtype=np.uint64), dtype=np.uint64)
+        c = codes.astype(np.uint64) + np.uint64(1)
+        t1 = c * pw1[pos]
+        t2 = (c * np.uint64(0x100000001B3)) ^ pw2[pos]
+        t2 = t2 * pw1[pos]
+    starts = case_start[:-1]
+    h1 = np.add.reduceat(t1, starts) if n_cases else np.zeros(0, np.uint64)
+    h2 = np.add.reduceat(t2, starts) if n_cases else np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        h1 = h1 ^ (lengths.astype(np.uint64) * np.uint64(0xFF51AFD7ED558CCD))
+    return np.stack([h1, h2], axis=1)

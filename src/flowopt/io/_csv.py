@@ -1,0 +1,205 @@
+"""Read a delimited text file (CSV, TSV, ``.gz``) into a raw frame of strings, losing no row.
+
+Every cell is read as text (a later layer parses timestamps and numbers), so ``NA`` or ``0012`` stay
+what they are. Rows with the wrong number of fields are not dropped: they come back in ``malformed``
+with their line number and text, and end up in the log's quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from flowopt.errors import EmptyLogError, LogReadError
+
+__all__ = ["RawTable", "read_csv_frame"]
+
+_SNIFF_BYTES = 256 * 1024
+_ENCODINGS = ("utf-8", "gb18030", "latin-1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawTable:
+    """A file's rows as read: the good ones in ``frame``, the unparseable ones in ``malformed``."""
+
+    frame: pd.DataFrame
+    malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"row": [], "text": []}))
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+
+def _head_bytes(path: Path) -> tuple[bytes, bool]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    compressed = magic == b"\x1f\x8b"
+    try:
+        if compressed:
+            with gzip.open(path, "rb") as fh:
+                return fh.read(_SNIFF_BYTES), True
+        with open(path, "rb") as fh:
+            return fh.read(_SNIFF_BYTES), False
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogReadError(f"{path}: the gzip stream is corrupt or truncated ({exc}). Re-export or re-download "
+                           "the file.", path=str(path)) from None
+
+
+def _pick_encoding(head: bytes, path: Path, wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for enc in _ENCODINGS:
+        try:
+            # the sample may end inside a multi-byte character: ignore the last few bytes
+            head[: max(len(head) - 4, 0)].decode(enc) if len(head) == _SNIFF_BYTES else head.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    return "latin-1"  # pragma: no cover - latin-1 decodes anything
+
+
+def _looks_binary(head: bytes) -> bool:
+    if not head:
+        return False
+    sample = head[:4096]
+    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    bad = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return bad > len(sample) * 0.05
+
+
+def _sniff_delimiter(text: str, wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = lines[0]
+        counts = {d: header.count(d) for d in ",;\t|"}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] > 0 else ","
+
+
+def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None,
+                   encoding: str | None = None) -> RawTable:
+    """Read a delimited file into a :class:`RawTable` of strings (missing cells are ``None``).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv``/``.tsv``/``.txt`` file, gzip-compressed or not (detected from the bytes).
+    delimiter : str, optional
+        Field separator; sniffed from the first lines when omitted (``, ; tab |``).
+    encoding : str, optional
+        Text encoding; when omitted UTF-8 (with or without BOM), then GB18030, then Latin-1 are tried.
+
+    Raises
+    ------
+    LogReadError
+        Binary data, a corrupt gzip stream, or text that cannot be decoded.
+    EmptyLogError
+        The file has no header or no data rows.
+    """
+    p = Path(path)
+    head, compressed = _head_bytes(p)
+    if not head.strip():
+        raise EmptyLogError(f"{p} is empty: there is no header and no data. Export the log again.", source=str(p))
+    if _looks_binary(head):
+        raise LogReadError(f"{p} does not look like a text (CSV) file: it contains binary data. If it is a "
+                           "Parquet or XES file, give it the matching extension (.parquet, .xes, .xes.gz).",
+                           path=str(p))
+    enc = _pick_encoding(head, p, encoding)
+    text_head = head.decode(enc, errors="replace")
+    if text_head.startswith("\ufeff"):
+        text_head = text_head[1:]
+    delim = _sniff_delimiter(text_head, delimiter)
+
+    malformed: list[tuple[int, str]] = []
+
+    def on_invalid(row: Any) -> str:
+        malformed.append((int(row.number) if row.number is not None else -1, str(row.text)))
+        return "skip"
+
+    header_line = next(csv.reader(io.StringIO(text_head.splitlines()[0]), delimiter=delim))
+    names = [h.strip() for h in header_line]
+    names = _dedupe_names(names)
+    read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
+                                  skip_rows=1, block_size=1 << 24)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
+                                   strings_can_be_null=True, quoted_strings_can_be_null=True)
+
+    def _read(newlines: bool, read_options: pacsv.ReadOptions) -> pa.Table:
+        parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=newlines, invalid_row_handler=on_invalid)
+        source: Any = gzip.open(p, "rb") if compressed else str(p)
+        try:
+            return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert)
+        finally:
+            if compressed:
+                source.close()
+
+    try:
+        try:
+            table = _read(False, read_opts)
+        except pa.ArrowInvalid as exc:
+            if "invalid UTF8" in str(exc) or "decode" in str(exc).lower():
+                raise
+            malformed.clear()
+            table = _read(True, read_opts)
+    except pa.ArrowInvalid as exc:
+        if encoding is None and enc == "utf-8" and ("UTF8" in str(exc) or "decode" in str(exc).lower()):
+            # mixed encodings: a few rows are not UTF-8; GB18030 decodes both Chinese legacy text and ASCII
+            malformed.clear()
+            enc = "gb18030"
+            read_opts = pacsv.ReadOptions(encoding=enc, column_names=names, skip_rows=1, block_size=1 << 24)
+            try:
+                table = _read(True, read_opts)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
+                raise LogReadError(f"{p}: cannot decode the text ({exc2}). Save the file as UTF-8 or pass "
+                                   "[read] encoding = \"...\" in the config.", path=str(p)) from None
+        else:
+            raise LogReadError(f"{p}: cannot parse the file as delimited text ({exc}). Check the delimiter "
+                               f"(detected {delim!r}; set [read] delimiter in the config) and the quoting.",
+                               path=str(p)) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogReadError(f"{p}: the file is corrupt or truncated ({exc}). Re-export or re-download it.",
+                           path=str(p)) from None
+    frame = table.to_pandas(types_mapper=_str_mapper)
+    if frame.empty and not malformed:
+        raise EmptyLogError(f"{p} has a header ({', '.join(names)}) but no data rows.", source=str(p))
+    bad = pd.DataFrame({"row": [m[0] for m in malformed], "text": [m[1] for m in malformed]})
+    return RawTable(frame=frame, malformed=bad, encoding=enc, delimiter=delim)
+
+
+def _str_mapper(dtype: pa.DataType) -> Any:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return pd.StringDtype(storage="pyarrow")
+    return None
+
+
+def _dedupe_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(names):
+        n = n or f"column_{i + 1}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        else:
+            seen[n] = 0
+        out.append(n)
+    return out

@@ -1,0 +1,116 @@
+"""Open any supported source and return its raw rows: the single entry point of the io layer."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
+from flowopt.io._csv import read_csv_frame
+from flowopt.options import ReadConfig
+
+__all__ = ["RawSource", "read_raw"]
+
+_FORMATS = "CSV (.csv, .csv.gz, .tsv, .txt), Parquet (.parquet, .pq), XES (.xes, .xes.gz) or a pandas DataFrame"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawSource:
+    """Rows as read from a source, before any mapping or parsing."""
+
+    frame: pd.DataFrame
+    name: str
+    kind: str  # csv | parquet | xes | dataframe | pm4py
+    malformed: pd.DataFrame | None = None
+
+
+def _kind_from_bytes(path: Path) -> str | None:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+
+        try:
+            with gzip.open(path, "rb") as fh:
+                inner = fh.read(512)
+        except (OSError, EOFError) as exc:
+            raise LogReadError(f"{path}: the gzip stream is corrupt or truncated ({exc}). Re-export or "
+                               "re-download the file.", path=str(path)) from None
+        return "xes" if inner.lstrip().startswith(b"<") else "csv"
+    return None
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    for suffix, kind in ((".xes.gz", "xes"), (".xes", "xes"), (".csv.gz", "csv"), (".tsv.gz", "csv"),
+                         (".txt.gz", "csv"), (".csv", "csv"), (".tsv", "csv"), (".txt", "csv"),
+                         (".parquet", "parquet"), (".pq", "parquet")):
+        if name.endswith(suffix):
+            return kind
+    sniffed = _kind_from_bytes(path)
+    if sniffed is not None and name.endswith(".gz"):
+        return sniffed
+    raise UnsupportedFormatError(f"{path}: flowopt cannot tell what kind of log this is from its name. "
+                                 f"It reads {_FORMATS}. Rename the file with the right extension.", path=str(path))
+
+
+def read_raw(source: Any, read: ReadConfig) -> RawSource:
+    """Read ``source`` (a path, a DataFrame or a pm4py log object) into raw rows.
+
+    Raises
+    ------
+    LogFileNotFoundError, UnsupportedFormatError, LogReadError, EmptyLogError
+    """
+    if isinstance(source, pd.DataFrame):
+        return RawSource(frame=source, name="<DataFrame>", kind="dataframe")
+    if type(source).__module__.startswith("pm4py"):
+        from flowopt.io._pm4py import pm4py_to_frame
+
+        return RawSource(frame=pm4py_to_frame(source), name=f"<pm4py {type(source).__name__}>", kind="pm4py")
+    if not isinstance(source, (str, os.PathLike)):
+        raise UnsupportedFormatError(f"read_log needs a file path or a pandas DataFrame. Got "
+                                     f"{type(source).__name__} instead. It reads {_FORMATS}.")
+    path = Path(source)
+    if not path.exists():
+        raise LogFileNotFoundError(f"{path}: no such file. Check the path (relative paths start from "
+                                   f"{Path.cwd()}).", path=str(source))
+    if path.is_dir():
+        raise UnsupportedFormatError(f"{path} is a folder; give the path of one log file ({_FORMATS}).",
+                                     path=str(path))
+    if path.stat().st_size == 0:
+        raise EmptyLogError(f"{path} is empty (0 bytes). Export the log again.", source=str(path))
+    kind = _kind(path)
+    if kind == "csv":
+        if _kind_from_bytes(path) == "parquet":
+            raise UnsupportedFormatError(f"{path} is a Parquet file with a CSV name; rename it to .parquet.",
+                                         path=str(path))
+        table = read_csv_frame(path, delimiter=read.delimiter, encoding=read.encoding)
+        return RawSource(frame=table.frame, name=str(path), kind="csv", malformed=table.malformed)
+    if kind == "parquet":
+        return RawSource(frame=_read_parquet(path), name=str(path), kind="parquet")
+    from flowopt.io._xes import read_xes_frame
+
+    frame = read_xes_frame(path)
+    if frame.empty:
+        raise EmptyLogError(f"{path}: the XES file has no events.", source=str(path))
+    return RawSource(frame=frame, name=str(path), kind="xes")
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise LogReadError(f"{path}: not a readable Parquet file ({exc}). Check that the file is complete "
+                           "and really Parquet.", path=str(path)) from None
+    if table.num_rows == 0:
+        raise EmptyLogError(f"{path}: the Parquet file has no rows.", source=str(path))
+    return table.to_pandas()

@@ -1,0 +1,228 @@
+"""Turn raw rows plus a column mapping into an :class:`EventLog`, quarantining (never dropping) bad rows."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
+from flowopt.log._eventlog import EventLog
+from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
+from flowopt.log._stages import classify_activities
+from flowopt.log._timestamps import parse_timestamps
+from flowopt.options import Config
+
+__all__ = ["build_log"]
+
+_R = list(QuarantineReason)
+_CODE = {r: i + 1 for i, r in enumerate(_R)}
+
+
+def _text(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    s = col.astype("string").str.strip()
+    missing = (s.isna() | (s == "")).to_numpy(dtype=bool)
+    return s, missing
+
+
+def _categorical_or_null(col: pd.Series | None, n: int) -> pd.Series:
+    if col is None:
+        return pd.Series(pd.Categorical([None] * n, categories=[]), dtype="category")
+    s = col.astype("string").str.strip()
+    s = s.mask(s == "")
+    return s.astype("category")
+
+
+def _maybe_numeric(col: pd.Series) -> pd.Series:
+    """Turn a text column whose values are all numbers into numbers; leave anything else as is."""
+    if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
+        return col
+    sample = col.dropna().head(2000)
+    if sample.empty:
+        return col
+    probe = pd.to_numeric(sample, errors="coerce")
+    if probe.isna().any():
+        return col
+    full = pd.to_numeric(col, errors="coerce")
+    if (full.isna() & col.notna()).any():
+        return col
+    return full
+
+
+def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
+              malformed: pd.DataFrame | None = None) -> EventLog:
+    """Build the canonical log from ``raw`` rows (as read, original columns).
+
+    Every row of ``raw`` ends up either in an event or in the quarantine with its reason; rows the
+    reader could not split into fields (``malformed``: ``row``, ``text``) are quarantined too.
+    """
+    n = len(raw)
+    raw = raw.reset_index(drop=True)
+    reason = np.zeros(n, dtype=np.int8)
+    detail = np.full(n, "", dtype=object)
+
+    def flag(mask: np.ndarray, why: QuarantineReason, what: str | pd.Series = "") -> None:
+        new = mask & (reason == 0)
+        if not new.any():
+            return
+        reason[new] = _CODE[why]
+        if isinstance(what, pd.Series):
+            detail[new] = what.to_numpy(dtype=object)[new]
+        else:
+            detail[new] = what
+
+    case, miss = _text(raw[mapping["case"]])
+    flag(miss, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
+    act, miss = _text(raw[mapping["activity"]])
+    flag(miss, QuarantineReason.MISSING_ACTIVITY, f"column '{mapping['activity']}' is empty")
+
+    tz, dayfirst = config.read.timezone, config.read.dayfirst
+    lifecycle = "lifecycle" in mapping
+    lo_ns = pd.Timestamp(f"{config.read.min_year}-01-01", tz="UTC").value
+    hi_ns = pd.Timestamp(f"{config.read.max_year}-12-31 23:59:59", tz="UTC").value
+
+    def times(field: str, required: bool) -> np.ndarray:
+        col = mapping[field]
+        parsed, bad = parse_timestamps(raw[col], tz=tz, dayfirst=dayfirst)
+        vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8").copy()
+        nat = np.iinfo(np.int64).min
+        badv = bad.to_numpy(dtype=bool)
+        flag(badv, QuarantineReason.BAD_TIMESTAMP,
+             ("column '" + col + "': '" + raw[col].astype("string").fillna("") + "'"))
+        if required:
+            flag(vals == nat, QuarantineReason.MISSING_TIMESTAMP, f"column '{col}' is empty")
+        out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
+        flag(out_range, QuarantineReason.OUT_OF_RANGE,
+             f"column '{col}' outside {config.read.min_year}..{config.read.max_year} (set [read] min_year/max_year)")
+        vals[badv | out_range] = nat
+        return vals
+
+    nat = np.iinfo(np.int64).min
+    if lifecycle:
+        t = times("timestamp", True)
+        lc = raw[mapping["lifecycle"]].astype("string").str.strip().str.lower()
+        kind = lc.map(LIFECYCLE_VALUES).astype("float64").to_numpy()
+        unsupported = np.isnan(kind)
+        flag(unsupported, QuarantineReason.UNSUPPORTED_LIFECYCLE,
+             "'" + lc.fillna("<empty>") + "' is not schedule/start/complete")
+        start_ns = np.full(n, nat, dtype=np.int64)
+        end_ns = t
+    else:
+        end_ns = times("end", True)
+        start_ns = times("start", False) if "start" in mapping else np.full(n, nat, dtype=np.int64)
+        flag((start_ns != nat) & (end_ns != nat) & (start_ns > end_ns), QuarantineReason.END_BEFORE_START,
+             f"'{mapping['end']}' is earlier than '{mapping['start']}'" if "start" in mapping else "")
+
+    if config.read.drop_duplicates and n:
+        dup = raw.duplicated(keep="first").to_numpy(dtype=bool)
+        flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
+
+    if "order" in mapping:
+        order_val = pd.to_numeric(raw[mapping["order"]], errors="coerce").to_numpy(dtype="float64")
+        order_val = np.where(np.isnan(order_val), np.arange(n, dtype="float64"), order_val)
+    else:
+        order_val = np.arange(n, dtype="float64")
+
+    ok = reason == 0
+    rows_used: int
+    mapped_cols = set(mapping.values())
+    extra_cols = [c for c in raw.columns if c not in mapped_cols]
+
+    if lifecycle:
+        idx = np.flatnonzero(ok)
+        # (case, activity) groups
+        key = pd.MultiIndex.from_arrays([case[idx].to_numpy(), act[idx].to_numpy()])
+        group = pd.factorize(key)[0].astype(np.int64)
+        k = kind[idx].astype(np.int64)
+        p = pair_transitions(group, k, end_ns[idx], order_val[idx])
+        for pos, why in ((p.unmatched_start, QuarantineReason.UNMATCHED_START),
+                         (p.unmatched_schedule, QuarantineReason.UNMATCHED_SCHEDULE)):
+            m = np.zeros(n, dtype=bool)
+            m[idx[pos]] = True
+            flag(m, why, "no matching transition in the same case and activity")
+        comp = idx[p.complete]
+        st = np.where(p.start >= 0, idx[np.maximum(p.start, 0)], -1)
+        sc = np.where(p.schedule >= 0, idx[np.maximum(p.schedule, 0)], -1)
+        rows = comp
+        inst_start = np.where(st >= 0, end_ns[np.maximum(st, 0)], nat)
+        inst_end = end_ns[comp]
+        sched = np.where(sc >= 0, end_ns[np.maximum(sc, 0)], nat)
+        rows_used = int(len(comp) + (st >= 0).sum() + (sc >= 0).sum())
+        extra_cols = [c for c in extra_cols]
+    else:
+        rows = np.flatnonzero(ok)
+        inst_start = start_ns[rows]
+        inst_end = end_ns[rows]
+        sched = None
+        rows_used = len(rows)
+
+    quarantine = _quarantine_frame(raw, reason, detail, malformed)
+    rows_in = n + (0 if malformed is None else len(malformed))
+
+    if len(rows) == 0:
+        summary = quarantine["reason"].value_counts().to_dict() if len(quarantine) else {}
+        parts = "; ".join(f"{r}: {c:,}" for r, c in summary.items())
+        raise EmptyLogError(f"{source}: no usable event: all {rows_in:,} rows were quarantined ({parts or 'no rows'}). "
+                            "Check the column mapping and the timestamp format; `flowopt validate` shows each row's "
+                            "reason.", source=source, failure_cases=quarantine.head(20))
+
+    # sort: case id, end time, explicit order / file order
+    case_codes, case_uniques = pd.factorize(case.to_numpy()[rows], sort=True)
+    o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
+    rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
+    if sched is not None:
+        sched = sched[o]
+
+    frame = pd.DataFrame({
+        "case_id": pd.Categorical.from_codes(case_codes, categories=pd.Index(case_uniques, dtype="string")),
+        "activity": act.to_numpy()[rows],
+    })
+    frame["activity"] = frame["activity"].astype("category")
+    n_act = len(frame["activity"].cat.categories)
+    if n_act > config.read.max_activities:
+        raise LimitExceededError(
+            f"{source}: {n_act:,} distinct activities in column '{mapping['activity']}' — more than the limit of "
+            f"{config.read.max_activities:,}. Is that really the activity column? If it is, raise the limit with "
+            "[read] max_activities in the config.")
+    frame["start"] = pd.to_datetime(np.where(inst_start == nat, np.iinfo(np.int64).min, inst_start).view(
+        "datetime64[ns]")).tz_localize("UTC")
+    frame["end"] = pd.to_datetime(inst_end.view("datetime64[ns]")).tz_localize("UTC")
+    res = raw[mapping["resource"]].iloc[rows] if "resource" in mapping else None
+    role = raw[mapping["role"]].iloc[rows] if "role" in mapping else None
+    frame["resource"] = _categorical_or_null(None if res is None else res.reset_index(drop=True), len(rows))
+    frame["role"] = _categorical_or_null(None if role is None else role.reset_index(drop=True), len(rows))
+    if "outcome" in mapping:
+        frame["outcome"] = raw[mapping["outcome"]].iloc[rows].astype("string").str.strip().reset_index(drop=True)
+    if sched is not None and (sched != nat).any():
+        frame["scheduled"] = pd.to_datetime(sched.view("datetime64[ns]")).tz_localize("UTC")
+    taken = set(frame.columns)
+    for c in extra_cols:
+        name = c if c not in taken else f"{c} (original)"
+        frame[name] = _maybe_numeric(raw[c].iloc[rows].reset_index(drop=True))
+    frame["_row"] = rows.astype(np.int64)
+
+    stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
+    log = EventLog(frame, quarantine=quarantine, source=source, rows_in=rows_in, rows_used=rows_used,
+                   mapping=mapping, config=config, stages=stages)  # type: ignore[arg-type]
+    if len(quarantine):
+        counts = quarantine["reason"].value_counts().sort_index()
+        warnings.warn(f"{source}: {len(quarantine):,} of {rows_in:,} rows quarantined ("
+                      + "; ".join(f"{r}: {c:,}" for r, c in counts.items()) + "). See log.quarantine.",
+                      RowsDroppedWarning, stacklevel=3)
+    return log
+
+
+def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
+                      malformed: pd.DataFrame | None) -> pd.DataFrame:
+    bad = np.flatnonzero(reason > 0)
+    q = raw.iloc[bad].copy()
+    q.insert(0, "row", bad + 1)
+    q["reason"] = [_R[c - 1].value for c in reason[bad]]
+    q["detail"] = detail[bad].astype(str)
+    if malformed is not None and len(malformed):
+        m = pd.DataFrame({"row": malformed["row"].to_numpy(), "reason": QuarantineReason.MALFORMED_ROW.value,
+                          "detail": "wrong number of fields: " + malformed["text"].astype(str).str.slice(0, 200)})
+        q = pd.concat([q, m], ignore_index=True)
+    return q.reset_index(drop=True)

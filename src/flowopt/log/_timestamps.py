@@ -1,0 +1,111 @@
+"""Parse timestamp columns into UTC, keeping track of every value that could not be parsed.
+
+Accepted: ISO 8601 with or without an offset (``Z``, ``+08:00``), naive date-times (read in the
+configured time zone, default UTC, daylight-saving transitions resolved), date-only values, epoch
+seconds / milliseconds / microseconds / nanoseconds (numbers, or digit strings of 10+ digits),
+pandas/NumPy datetimes (naive ones read in the configured zone), and common local formats such as
+``2024/01/05 10:00`` or ``05.01.2024`` (``dayfirst`` from the config decides ``01/02``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["parse_timestamps"]
+
+_OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _localize(values: pd.Series, tz: str) -> pd.Series:
+    """Naive datetimes -> UTC, read in ``tz``; ambiguous (DST fall-back) hours take the first occurrence."""
+    if tz in ("UTC", "utc", "Etc/UTC"):
+        return values.dt.tz_localize("UTC")
+    try:
+        local = values.dt.tz_localize(tz, ambiguous="raise", nonexistent="shift_forward")
+    except Exception:  # noqa: BLE001 - pytz/zoneinfo raise different AmbiguousTimeError types
+        flags = np.ones(len(values), dtype=bool)  # True = daylight-saving time: the first of the two hours
+        local = values.dt.tz_localize(tz, ambiguous=flags, nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC")
+
+
+def _epoch(num: pd.Series) -> pd.Series:
+    """Numbers -> UTC datetimes, choosing the unit from the magnitude of the values."""
+    out = pd.Series(pd.NaT, index=num.index, dtype="datetime64[ns, UTC]")
+    finite = num.notna() & np.isfinite(num.astype("float64"))
+    if not finite.any():
+        return out
+    mag = num[finite].abs().median()
+    unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out[finite] = pd.to_datetime(num[finite].astype("float64"), unit=unit, utc=True, errors="coerce")
+    return out
+
+
+def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Parse ``raw`` into ``datetime64[ns, UTC]``.
+
+    Returns
+    -------
+    (parsed, bad) : (Series, Series of bool)
+        ``parsed`` is NaT where the value was missing or unparseable; ``bad`` is True only where a
+        non-empty value could not be parsed (missing values are not "bad", they are missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.Series(["2024-03-01T09:00:00+08:00", "2024-03-01 09:00", "2024-03-01", "junk", None])
+    >>> parsed, bad = parse_timestamps(s, tz="Europe/Amsterdam")
+    >>> [str(v) for v in parsed]
+    ['2024-03-01 01:00:00+00:00', '2024-03-01 08:00:00+00:00', '2024-02-29 23:00:00+00:00', 'NaT', 'NaT']
+    >>> bad.tolist()
+    [False, False, False, True, False]
+    """
+    index = raw.index
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        parsed = raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return parsed, pd.Series(False, index=index)
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        parsed = _localize(raw.astype("datetime64[ns]"), tz)
+        return parsed, pd.Series(False, index=index)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        parsed = _epoch(raw)
+        return parsed, raw.notna() & parsed.isna()
+
+    text = raw.astype("string").str.strip()
+    missing = text.isna() | (text == "")
+    parsed = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    todo = ~missing
+    if not todo.any():
+        return parsed, pd.Series(False, index=index)
+
+    # epoch numbers written as text (10+ digits, optional fraction)
+    digits = todo & text.str.fullmatch(r"-?\d{10,19}(?:\.\d+)?").fillna(False).astype(bool)
+    if digits.any():
+        parsed[digits] = _epoch(pd.to_numeric(text[digits], errors="coerce"))
+        todo &= ~digits
+
+    has_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if has_offset.any():
+            parsed[has_offset] = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
+        naive = todo & ~has_offset
+        if naive.any():
+            vals = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            if vals.dtype != "datetime64[ns]":
+                vals = vals.astype("datetime64[ns]")
+            retry = vals.isna()
+            if retry.any():
+                vals[retry] = pd.to_datetime(text[naive][retry], format="mixed", dayfirst=dayfirst,
+                                             errors="coerce").astype("datetime64[ns]")
+            parsed[naive] = _localize(vals, tz)
+        # offsets ISO could not read (e.g. "05/01/2024 10:00 +0100")
+        retry = has_offset & parsed.isna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce")
+    bad = ~missing & parsed.isna()
+    return parsed, bad
