@@ -116,7 +116,7 @@ class _Collector:
         self.event_cols: dict[str, _Column] = {}
         self.trace_cols: dict[str, _Column] = {}
 
-    def install(self, parser: Any) -> None:  # noqa: C901 - one hot loop, kept in one place
+    def install(self, parser: Any) -> None:
         """Attach the element handlers to ``parser``."""
         kinds: dict[str, int] = dict(_LOCAL_KINDS)
         event_cols = self.event_cols
@@ -217,6 +217,15 @@ class _Collector:
                 path=path,
             )
 
+        def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> None:
+            if system_id is not None or public_id is not None:
+                raise UnsafeInputError(
+                    f"Cannot read XES file '{path}': its <!DOCTYPE> refers to the external DTD "
+                    f"{system_id or public_id!r} (line {parser.CurrentLineNumber}), and flowopt "
+                    "refuses XML entities and never loads DTDs. Remove the <!DOCTYPE ...> line.",
+                    path=path,
+                )
+
         def skipped_entity(name: str, is_parameter: bool) -> None:
             raise UnsafeInputError(
                 f"Cannot read XES file '{path}': it uses the XML entity '&{name};' defined "
@@ -230,6 +239,7 @@ class _Collector:
         parser.EntityDeclHandler = entity_decl
         parser.ExternalEntityRefHandler = external_ref
         parser.SkippedEntityHandler = skipped_entity
+        parser.StartDoctypeDeclHandler = doctype
 
 
 def _too_deep(path: str, line: int) -> UnsafeInputError:
@@ -308,11 +318,12 @@ def _parse(path: str) -> _Collector:
 
 def _malformed(path: str, exc: expat.ExpatError, *, truncated: bool, is_gzip: bool) -> LogReadError:
     what = expat.ErrorString(exc.code) if exc.code is not None else str(exc)
-    where = f"line {exc.lineno}, column {exc.offset}"
+    column = exc.offset + 1 if exc.offset is not None else "?"  # expat counts columns from 0
+    where = f"line {exc.lineno}, column {column}"
     if truncated:
         fix = ("the file ends before the XML is complete, so it was probably cut short while "
                "copying or exporting. Copy or export it again.")
-    elif exc.lineno == 1 and exc.offset is not None and exc.offset <= 1:
+    elif exc.lineno == 1 and exc.offset is not None and exc.offset == 0:
         kind = "gzip-compressed " if is_gzip else ""
         fix = (f"the {kind}content is not XML at all. Check that this is an XES event log "
                "(.xes or .xes.gz).")
