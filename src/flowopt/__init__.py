@@ -13,6 +13,8 @@ Examples
 from __future__ import annotations
 
 from flowopt import datasets, errors
+from flowopt._analyze import Analysis, analyze
+from flowopt.analysis import Finding, Findings
 from flowopt.discovery import (
     ProcessGraph,
     StageView,
@@ -24,16 +26,24 @@ from flowopt.discovery import (
 )
 from flowopt.log import EventLog, read_log
 from flowopt.options import Config, load_config
+from flowopt.suggest import Saving, Suggestion, Suggestions
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analysis",
     "Config",
     "EventLog",
+    "Finding",
+    "Findings",
     "ProcessGraph",
+    "Saving",
     "StageView",
+    "Suggestion",
+    "Suggestions",
     "Variants",
     "__version__",
+    "analyze",
     "datasets",
     "discover_graph",
     "discover_stages",

@@ -1,1 +1,21 @@
-"""flowopt.analysis."""
+"""Detectors: each turns the log (and its graph) into findings with evidence.
+
+Every detector has the signature ``detector(log, graph, config) -> list[Finding]`` and is listed in
+:data:`DETECTORS`, which :func:`flowopt.analyze` runs in order.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flowopt.analysis._findings import CATEGORIES, SEVERITIES, Finding, Findings, finding_id, jsonable
+from flowopt.discovery import ProcessGraph
+from flowopt.log import EventLog
+from flowopt.options import Config
+
+__all__ = ["CATEGORIES", "DETECTORS", "Detector", "Finding", "Findings", "SEVERITIES", "finding_id", "jsonable"]
+
+Detector = Callable[[EventLog, ProcessGraph, Config], "list[Finding]"]
+
+# name -> detector; each detector module registers itself here (one line each, keep sorted by name)
+DETECTORS: dict[str, Detector] = {}

@@ -1,0 +1,129 @@
+"""``analyze``: the whole analysis of a log, as one result object and one JSON document."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from flowopt.analysis import DETECTORS, Findings, jsonable
+from flowopt.discovery import ProcessGraph, StageView, Variants, discover_graph, discover_stages, discover_variants
+from flowopt.log import EventLog
+from flowopt.options import Config, load_config
+from flowopt.suggest import Suggestions
+
+__all__ = ["SCHEMA_VERSION", "Analysis", "analyze"]
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Analysis:
+    """Everything :func:`analyze` found. ``to_dict()`` is the versioned JSON document of the contract.
+
+    Examples
+    --------
+    >>> import flowopt
+    >>> a = flowopt.analyze(flowopt.datasets.example_log())
+    >>> a.to_dict()["schema_version"]
+    '1'
+    """
+
+    log_summary: Mapping[str, Any]
+    kpis: Mapping[str, Any]
+    graph: ProcessGraph
+    stages: StageView
+    variants: Variants
+    findings: Findings
+    suggestions: Suggestions
+    config: Config = field(repr=False)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``schema_version`` "1"); deterministic for a given log and config."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "log": jsonable(self.log_summary),
+            "kpis": jsonable(self.kpis),
+            "graph": self.graph.to_dict(),
+            "stages": self.stages.to_dict(),
+            "variants": self.variants.to_dict(top=20),
+            "findings": self.findings.to_dict(),
+            "suggestions": self.suggestions.to_dict(),
+            **({"extras": jsonable(self.extras)} if self.extras else {}),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON document as text (keys in a fixed order, UTF-8 kept readable)."""
+        import json
+
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
+
+    def __repr__(self) -> str:
+        return (f"Analysis({self.log_summary.get('cases', 0):,} cases: {len(self.findings)} findings, "
+                f"{len(self.suggestions)} suggestions)")
+
+    def _repr_html_(self) -> str:
+        k = self.kpis
+        head = "".join(f"<li>{html.escape(str(key))}: {html.escape(str(val))}</li>" for key, val in list(k.items())[:8])
+        return (f"<div><strong>{html.escape(repr(self))}</strong><ul>{head}</ul>"
+                f"{self.suggestions._repr_html_()}{self.findings._repr_html_()}</div>")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+
+def log_summary(log: EventLog) -> dict[str, Any]:
+    """The ``log`` section of the JSON document."""
+    lo, hi = log.time_range if len(log) else (None, None)
+    return {"source": os.path.basename(log.source) if log.source and not log.source.startswith("<") else log.source,
+            "events": len(log), "cases": log.n_cases, "activities": len(log.activities),
+            "start": lo.isoformat() if lo is not None else None, "end": hi.isoformat() if hi is not None else None,
+            "rows_in": log.rows_in, "rows_used": log.rows_used, "rows_quarantined": len(log.quarantine),
+            "quarantine_reasons": {str(k): int(v) for k, v in
+                                   log.quarantine["reason"].value_counts().sort_index().items()}
+            if len(log.quarantine) else {},
+            "has_start_times": log.has_start, "has_resources": log.has_resource, "has_roles": log.has_role,
+            "columns": log.mapping}
+
+
+def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Analysis:
+    """Run the whole analysis: graph, stage view, variants, KPIs, every detector, suggestions.
+
+    Parameters
+    ----------
+    log : EventLog
+        From :func:`flowopt.read_log`.
+    config : None, dict, Config or TOML path
+        Analysis settings (sign-offs, costs, SLA, thresholds). ``None`` uses the config the log was read with.
+
+    Returns
+    -------
+    Analysis
+
+    Examples
+    --------
+    >>> import flowopt
+    >>> a = flowopt.analyze(flowopt.datasets.example_log())
+    >>> sorted(a.to_dict())[:4]
+    ['findings', 'graph', 'kpis', 'log']
+    """
+    from flowopt.analysis._kpis import compute_kpis
+    from flowopt.suggest._suggest import suggest
+
+    cfg = log.config if config is None else load_config(config)
+    graph = discover_graph(log)
+    stages = discover_stages(log)
+    variants = discover_variants(log)
+    found = []
+    for name in sorted(DETECTORS):
+        found.extend(DETECTORS[name](log, graph, cfg))
+    findings = Findings(found)
+    suggestions = suggest(log, findings, graph, cfg)
+    kpis = compute_kpis(log, graph, cfg)
+    return Analysis(log_summary=log_summary(log), kpis=kpis, graph=graph, stages=stages, variants=variants,
+                    findings=findings, suggestions=suggestions, config=cfg)
