@@ -142,6 +142,22 @@ class _Collector:
             kind = kinds.get(name)
             if kind is None:
                 kind = _kind_of(name, kinds)
+            if (  # fast path: <string key=".." value=".."/> inside an event
+                ctx == _C_EVENT
+                and kind <= _ID
+                and len(attrs) == 4
+                and attrs[0] == "key"
+                and attrs[2] == "value"
+            ):
+                col = event_cols.get(attrs[1])
+                if col is None:
+                    col = event_cols[attrs[1]] = _Column(kind)
+                elif col.kind != kind:
+                    col.kind = _MIXED
+                col.add_index(row)
+                col.add_value(attrs[3])
+                skip = 1
+                return
             if kind <= _ID and (ctx == _C_EVENT or ctx == _C_TRACE):
                 if len(attrs) == 4 and attrs[0] == "key" and attrs[2] == "value":
                     key: str | None = attrs[1]
