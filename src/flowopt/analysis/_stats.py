@@ -1,0 +1,215 @@
+"""Shared statistics for the detectors: proportion bounds, a bootstrap CI, a trend test, severity.
+
+Every detector judges a finding by three things: how big the effect is, how sure we are of it, and
+how many cases stand behind it. This module holds the small, tested pieces for that:
+
+- :func:`wilson_interval` and :func:`clopper_pearson_interval` — bounds on a rate (vectorised).
+- :func:`bootstrap_median_ci` — a percentile bootstrap confidence interval of a median.
+- :func:`mann_kendall` — a trend test on a series (e.g. work in progress week by week) with the
+  Theil–Sen slope as the effect size.
+- :func:`severity` — ``"high"``/``"medium"``/``"low"`` (or ``None``: not worth reporting) from an
+  effect size in [0, 1], a confidence in [0, 1] and the support (cases); never ``"high"`` on a
+  handful of cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats as _st
+
+from flowopt.errors import ParameterError
+
+__all__ = ["TrendResult", "bootstrap_median_ci", "clopper_pearson_interval", "mann_kendall", "severity",
+           "wilson_interval"]
+
+Severity = Literal["high", "medium", "low"]
+
+
+def _check_counts(successes: np.ndarray, n: np.ndarray, fn: str) -> None:
+    if np.any(n < 0) or np.any(successes < 0) or np.any(successes > n):
+        raise ParameterError(f"The 'successes' and 'n' parameters of {fn} must satisfy 0 <= successes <= n. "
+                             f"Got successes={successes!r}, n={n!r} instead.")
+
+
+def _check_conf(confidence: float, fn: str) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ParameterError(f"The 'confidence' parameter of {fn} must be a float in (0, 1). Got {confidence!r} instead.")
+
+
+def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Wilson score interval of a proportion (vectorised).
+
+    Returns ``(lower, upper)`` arrays (NaN where ``n == 0``).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(0, 40)
+    >>> round(float(lo), 3), round(float(hi), 3)
+    (0.0, 0.088)
+    >>> lo, hi = wilson_interval(0, 600)
+    >>> round(float(hi), 4)
+    0.0064
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    _check_counts(k, m, "wilson_interval")
+    _check_conf(confidence, "wilson_interval")
+    z = _st.norm.ppf(0.5 + confidence / 2.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / m
+        denom = 1.0 + z * z / m
+        centre = (p + z * z / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / denom
+        lo = np.clip(centre - half, 0.0, 1.0)
+        hi = np.clip(centre + half, 0.0, 1.0)
+    lo = np.where(k == 0, 0.0, lo)
+    hi = np.where(k == m, 1.0, hi)
+    lo = np.where(m == 0, np.nan, lo)
+    hi = np.where(m == 0, np.nan, hi)
+    return lo, hi
+
+
+def clopper_pearson_interval(successes: np.ndarray | int, n: np.ndarray | int,
+                             confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper–Pearson) two-sided interval of a proportion (vectorised, conservative).
+
+    Examples
+    --------
+    >>> lo, hi = clopper_pearson_interval(0, 40)
+    >>> round(float(hi), 4)
+    0.0881
+    >>> lo, hi = clopper_pearson_interval(5, 10)
+    >>> round(float(lo), 3), round(float(hi), 3)
+    (0.187, 0.813)
+    """
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    _check_counts(k, m, "clopper_pearson_interval")
+    _check_conf(confidence, "clopper_pearson_interval")
+    a = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(k > 0, _st.beta.ppf(a / 2, np.maximum(k, 1e-12), m - k + 1), 0.0)
+        hi = np.where(k < m, _st.beta.ppf(1 - a / 2, k + 1, np.maximum(m - k, 1e-12)), 1.0)
+    lo = np.where(m == 0, np.nan, lo)
+    hi = np.where(m == 0, np.nan, hi)
+    return lo, hi
+
+
+def bootstrap_median_ci(values: np.ndarray, confidence: float = 0.95, n_boot: int = 1000,
+                        seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median of ``values`` (deterministic per ``seed``).
+
+    Large samples are subsampled to at most 20 000 values per resample so the cost stays bounded.
+
+    Examples
+    --------
+    >>> lo, hi = bootstrap_median_ci(np.arange(101.0))
+    >>> 35 <= lo <= 50 <= hi <= 65
+    True
+    """
+    _check_conf(confidence, "bootstrap_median_ci")
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    if x.size == 1:
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    size = min(x.size, 20_000)
+    n_boot = max(int(n_boot), 50)
+    meds = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // size)
+    for i in range(0, n_boot, chunk):  # loop over resample chunks, not values
+        j = min(n_boot, i + chunk)
+        idx = rng.integers(0, x.size, size=(j - i, size))
+        meds[i:j] = np.median(x[idx], axis=1)
+    a = (1.0 - confidence) / 2.0
+    return float(np.quantile(meds, a)), float(np.quantile(meds, 1.0 - a))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendResult:
+    """Result of :func:`mann_kendall`: direction, p-value, Kendall's tau and the Theil–Sen slope (per step)."""
+
+    trend: Literal["increasing", "decreasing", "none"]
+    p_value: float
+    tau: float
+    slope: float
+    n: int
+
+
+def mann_kendall(series: np.ndarray, alpha: float = 0.05) -> TrendResult:
+    """Mann–Kendall trend test (normal approximation, tie-corrected) with the Theil–Sen slope.
+
+    ``series`` is ordered in time, one value per equally spaced period. Fewer than 4 finite values
+    gives ``trend="none"`` with ``p_value=1``.
+
+    Examples
+    --------
+    >>> r = mann_kendall(np.arange(20.0) + np.tile([0.0, 0.5], 10))
+    >>> r.trend, r.slope > 0.9
+    ('increasing', True)
+    >>> mann_kendall(np.array([3.0, 1.0, 2.0])).trend
+    'none'
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ParameterError(f"The 'alpha' parameter of mann_kendall must be a float in (0, 1). Got {alpha!r} instead.")
+    y = np.asarray(series, dtype=float)
+    t = np.arange(y.size, dtype=float)
+    ok = np.isfinite(y)
+    y, t = y[ok], t[ok]
+    n = int(y.size)
+    if n < 4:
+        return TrendResult(trend="none", p_value=1.0, tau=0.0, slope=0.0, n=n)
+    i, j = np.triu_indices(n, k=1)
+    d = y[j] - y[i]
+    s = float(np.sign(d).sum())
+    _, counts = np.unique(y, return_counts=True)
+    var = (n * (n - 1) * (2 * n + 5) - float(np.sum(counts * (counts - 1) * (2 * counts + 5)))) / 18.0
+    if var <= 0:
+        return TrendResult(trend="none", p_value=1.0, tau=0.0, slope=0.0, n=n)
+    z = (s - np.sign(s)) / np.sqrt(var)
+    p = float(2.0 * _st.norm.sf(abs(z)))
+    tau = s / (n * (n - 1) / 2.0)
+    slope = float(np.median(d / (t[j] - t[i])))
+    trend: Literal["increasing", "decreasing", "none"] = "none"
+    if p < alpha:
+        trend = "increasing" if s > 0 else "decreasing"
+    return TrendResult(trend=trend, p_value=p, tau=float(tau), slope=slope, n=n)
+
+
+def severity(effect: float, confidence: float, support: int, min_support: int = 30) -> Severity | None:
+    """Severity from an effect size in [0, 1], a confidence in [0, 1] and the number of cases behind it.
+
+    ``None`` means "not worth a finding" (too few cases or too small an effect). ``"high"`` needs a
+    large effect, confidence of at least 0.9 and at least ``max(4 * min_support, 100)`` cases;
+    ``"medium"`` needs ``2 * min_support`` cases. The score is ``effect * confidence``:
+    >= 0.25 high, >= 0.08 medium, >= 0.02 low.
+
+    Examples
+    --------
+    >>> severity(0.6, 0.99, 500)
+    'high'
+    >>> severity(0.6, 0.99, 40)           # big effect, too few cases for more than "low"
+    'low'
+    >>> severity(0.001, 0.99, 5000) is None
+    True
+    >>> severity(0.6, 0.99, 10) is None   # below minimum support
+    True
+    """
+    if min_support < 1:
+        raise ParameterError(f"The 'min_support' parameter of severity must be an int >= 1. Got {min_support!r} instead.")
+    if not np.isfinite(effect) or not np.isfinite(confidence) or support < min_support:
+        return None
+    score = float(np.clip(effect, 0.0, 1.0)) * float(np.clip(confidence, 0.0, 1.0))
+    if score < 0.02:
+        return None
+    if score >= 0.25 and confidence >= 0.9 and support >= max(4 * min_support, 100):
+        return "high"
+    if score >= 0.08 and support >= 2 * min_support:
+        return "medium"
+    return "low"

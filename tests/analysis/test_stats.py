@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sst
+
+from flowopt.analysis._stats import (bootstrap_median_ci, clopper_pearson_interval, mann_kendall, severity,
+                                     wilson_interval)
+from flowopt.errors import ParameterError
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 500).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_intervals_contain_point_estimate(kn: tuple[int, int]) -> None:
+    k, n = kn
+    for fn in (wilson_interval, clopper_pearson_interval):
+        lo, hi = fn(k, n)
+        if n == 0:
+            assert np.isnan(lo) and np.isnan(hi)
+        else:
+            assert 0.0 <= lo <= k / n + 1e-12 <= hi + 2e-12 <= 1.0 + 2e-12
+
+
+def test_clopper_pearson_matches_scipy() -> None:
+    ks = np.array([0, 3, 17, 40])
+    lo, hi = clopper_pearson_interval(ks, 40)
+    for k, l, h in zip(ks, lo, hi):
+        ref = sst.binomtest(int(k), 40).proportion_ci(confidence_level=0.95, method="exact")
+        assert l == pytest.approx(ref.low, abs=1e-9) and h == pytest.approx(ref.high, abs=1e-9)
+
+
+def test_wilson_matches_scipy() -> None:
+    ref = sst.binomtest(7, 60).proportion_ci(confidence_level=0.95, method="wilson")
+    lo, hi = wilson_interval(7, 60)
+    assert float(lo) == pytest.approx(ref.low, abs=1e-9) and float(hi) == pytest.approx(ref.high, abs=1e-9)
+
+
+def test_upper_bound_shrinks_with_support() -> None:
+    _, hi40 = clopper_pearson_interval(0, 40)
+    _, hi600 = clopper_pearson_interval(0, 600)
+    assert hi40 > 0.08 > 0.01 > hi600
+
+
+def test_bad_counts_raise() -> None:
+    with pytest.raises(ParameterError, match="successes"):
+        wilson_interval(5, 3)
+    with pytest.raises(ParameterError, match="confidence"):
+        clopper_pearson_interval(1, 3, confidence=1.5)
+
+
+def test_bootstrap_ci_covers_median_and_is_deterministic() -> None:
+    x = np.random.default_rng(1).exponential(10.0, 400)
+    lo, hi = bootstrap_median_ci(x, seed=3)
+    assert lo < np.median(x) < hi
+    assert (lo, hi) == bootstrap_median_ci(x, seed=3)
+    assert np.isnan(bootstrap_median_ci(np.array([]))[0])
+
+
+def test_mann_kendall_trends() -> None:
+    rng = np.random.default_rng(0)
+    up = np.arange(30.0) + rng.normal(0, 2, 30)
+    assert mann_kendall(up).trend == "increasing"
+    assert mann_kendall(-up).trend == "decreasing"
+    flat = rng.normal(0, 1, 30)
+    assert mann_kendall(flat).trend == "none"
+    assert mann_kendall(np.ones(10)).trend == "none"  # all ties
+    r = mann_kendall(2.0 * np.arange(10.0))
+    assert r.slope == pytest.approx(2.0) and r.tau == pytest.approx(1.0)
+
+
+def test_severity_needs_support_for_high() -> None:
+    assert severity(0.9, 0.99, 50, min_support=30) in ("low", None)
+    assert severity(0.9, 0.99, 70, min_support=30) == "medium"
+    assert severity(0.9, 0.99, 500, min_support=30) == "high"
+    assert severity(0.9, 0.5, 5000) != "high"
+    assert severity(0.9, 0.99, 29, min_support=30) is None
+    assert severity(float("nan"), 0.99, 500) is None
+    with pytest.raises(ParameterError):
+        severity(0.5, 0.9, 100, min_support=0)
