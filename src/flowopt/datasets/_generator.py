@@ -53,7 +53,7 @@ _ACTS: dict[str, tuple[str, str, str, float, float]] = {
     "branch": ("Branch manager approval", "分行经理审批", "BRANCH", 15.0, 0.6),
     "risk": ("Credit risk approval", "风控审批", "RISK", 40.0, 0.5),
     "compliance": ("Compliance approval", "合规审查", "COMPLIANCE", 25.0, 0.5),
-    "director": ("Regional director approval", "区域总监审批", "DIRECTOR", 12.0, 0.5),
+    "director": ("Regional director approval", "区域总监审批", "DIRECTOR", 20.0, 0.6),
     "notify": ("Notify rejection", "拒绝通知", "SYSTEM", 0.5, 0.3),
     "contract": ("Contract signing", "签约", "LOAN_OFFICER", 45.0, 0.4),
     "disburse": ("Disbursement", "放款", "SYSTEM", 2.0, 0.5),
@@ -67,7 +67,7 @@ _SIGNOFFS = ("branch", "risk", "compliance", "director")
 # pool: expected visits per case (for sizing) and target utilisation when healthy
 _POOLS: dict[str, tuple[float, float]] = {
     "inquiry": (1.0, 0.45), "doc_check": (1.0, 0.5), "branch": (1.0, 0.5), "risk": (0.95, 0.5),
-    "compliance": (0.95, 0.5), "director": (0.85, 0.85), "contract": (0.85, 0.5), "welcome": (0.85, 0.45),
+    "compliance": (0.95, 0.5), "director": (0.85, 0.9), "contract": (0.85, 0.5), "welcome": (0.85, 0.45),
     "resolved": (0.04, 0.4),
 }
 _SYSTEM_RESOURCES = {"scoring": "scoring.engine", "notify": "mail.service", "disburse": "core.banking"}
@@ -347,9 +347,11 @@ def _pool_sizes(p: dict[str, Any]) -> tuple[dict[str, int], dict[str, float]]:
         if key == "doc_check":
             visits += rework[0] / (1 - rework[1])
         load = p["_rate"] * 7 * visits * _ACTS[key][3] * 60 / work_week
-        if key == "doc_check" and "understaffed" in p["problems"]:
-            sizes[key] = max(1, int(round(load / _UNDERSTAFFED_RHO)))
-            scale[key] = _UNDERSTAFFED_RHO * sizes[key] / load
+        if key == "director" or (key == "doc_check" and "understaffed" in p["problems"]):
+            # tuned pools: service times scaled so the utilisation is exactly the target
+            target = _UNDERSTAFFED_RHO if key == "doc_check" else rho
+            sizes[key] = max(1, int(round(load / target)))
+            scale[key] = target * sizes[key] / load
         else:
             sizes[key] = max(1, int(np.ceil(load / rho)))
             scale[key] = 1.0
@@ -378,7 +380,7 @@ def _simulate(p: dict[str, Any]) -> dict[str, Any]:
     draws = _Draws(p["seed"], n)
     cal = WorkCalendar()
     t0: pd.Timestamp = p["_t0"]
-    origin = (t0 - pd.Timedelta(days=t0.dayofweek)).normalize()
+    origin = (t0 - pd.Timedelta(days=t0.day_of_week)).normalize()
     offset = (t0 - origin).total_seconds()
     sizes, scale = _pool_sizes(p)
     if "add_capacity" in chs:
@@ -492,7 +494,7 @@ def _simulate(p: dict[str, Any]) -> dict[str, Any]:
         "sequential_signoffs": sequential,
     }
     return {"events": ev.arrays(), "resources": resources, "amount": amount, "channel": channel,
-            "origin": origin, "truth": truth, "sizes": sizes, "scale": scale, "releases": releases}
+            "origin": origin, "truth": truth, "director": "director" in busy, "sizes": sizes, "scale": scale, "releases": releases}
 
 
 def _document_checks(p: dict[str, Any], draws: _Draws, cal: WorkCalendar, servers: int,
@@ -522,7 +524,8 @@ def _document_checks(p: dict[str, Any], draws: _Draws, cal: WorkCalendar, server
         for r in range(1, _MAX_ROUNDS + 1):
             prev = ends[bounds[r - 1]: bounds[r]]
             keep = rounds[case_r[r - 1]] >= r
-            ready[bounds[r]: bounds[r + 1]] = prev[keep] + req[case_r[r]] + wait[case_r[r], r - 1]
+            sent = cal.from_work(cal.to_work(prev[keep])) + req[case_r[r]]
+            ready[bounds[r]: bounds[r + 1]] = sent + wait[case_r[r], r - 1]
             ends[bounds[r]: bounds[r + 1]] = ready[bounds[r]: bounds[r + 1]] + service[bounds[r]: bounds[r + 1]]
 
     chain(ends)
@@ -535,7 +538,9 @@ def _document_checks(p: dict[str, Any], draws: _Draws, cal: WorkCalendar, server
     ev.add("doc_check", cases, start, ends, base + server)
     busy["doc_check"] = float(service.sum())
     loops = np.flatnonzero(rounds[cases] > np.repeat(np.arange(_MAX_ROUNDS + 1), sizes))
-    ev.add("request_docs", cases[loops], ends[loops], ends[loops] + req[cases[loops]], base + server[loops])
+    # the clerk who found the gap sends the request right after the check, within working hours
+    req_start = cal.from_work(cal.to_work(ends[loops]))
+    ev.add("request_docs", cases[loops], req_start, req_start + req[cases[loops]], base + server[loops])
     last = np.empty(n)
     final = rounds[cases] == np.repeat(np.arange(_MAX_ROUNDS + 1), sizes)
     last[cases[final]] = ends[final]
@@ -649,17 +654,21 @@ def _config(sim: dict[str, Any], p: dict[str, Any], names: dict[str, str]) -> di
     by_name = p["outcome_in"] == "name"
     if not by_name:
         cols["outcome"] = "outcome"
-    present = [k for k in _SIGNOFFS if k != "director" or "director" in sim["truth"]["pools"]]
+    present = [k for k in _SIGNOFFS if k != "director" or sim["director"]]
     approve, reject = _OUTCOMES[p["language"]]
     tail = "" if by_name else "$"
+
+    def esc(name: str) -> str:
+        return re.escape(name).replace("\\ ", " ")
+
     signoffs: dict[str, Any] = {
-        "activities": [f"^{re.escape(names[k])}{tail}" for k in present],
+        "activities": [f"^{esc(names[k])}{tail}" for k in present],
         "reject_values": [reject], "approve_values": [approve],
-        "protected": [f"^{re.escape(names['compliance'])}"],
+        "protected": [f"^{esc(names['compliance'])}"],
     }
     if by_name:
         signoffs["outcome_pattern"] = rf"\s*-\s*(?P<outcome>{approve}|{reject})$"
-    stages = {s: [f"^{re.escape(names[k])}{tail}" for k in keys] for s, keys in _STAGES.items()}
+    stages = {s: [f"^{esc(names[k])}{tail}" for k in keys] for s, keys in _STAGES.items()}
     return {"columns": cols, "signoffs": signoffs, "stages": stages}
 
 
@@ -704,3 +713,10 @@ def _injections(sim: dict[str, Any], p: dict[str, Any], names: dict[str, str]) -
         out.append(Injection(problem=prob, activities=acts, details=det))
     return tuple(out)
 
+
+def _write_example_csv(path: str) -> None:
+    """Write the bundled ``example_log.csv``: 300 cases, every problem, seed 7, ISO 8601 ``Z`` times."""
+    frame = generate_lending_log(300, seed=7, problems=PROBLEMS).frame.copy()
+    for col in ("start", "end"):
+        frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame.to_csv(path, index=False, lineterminator="\n")

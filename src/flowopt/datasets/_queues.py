@@ -35,6 +35,7 @@ __all__ = ["DAY", "HOUR", "WEEK", "WorkCalendar", "fifo_pool", "next_release", "
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+_EPS = 1e-6
 HOUR = 3600.0
 DAY = 24 * HOUR
 WEEK = 7 * DAY
@@ -80,10 +81,14 @@ class WorkCalendar:
         """
         week = np.floor(w / self.week_seconds)
         rest = w - week * self.week_seconds
-        dow = np.floor(rest / self.day_seconds)
-        sec = rest - dow * self.day_seconds
+        # a tolerance keeps float noise at a day boundary on the intended side of the night
+        dow = np.floor((rest + _EPS) / self.day_seconds)
+        sec = np.maximum(rest - dow * self.day_seconds, 0.0)
+        wrap = dow >= 5
+        week = np.where(wrap, week + 1, week)
+        dow = np.where(wrap, 0.0, dow)
         if end:
-            edge = (sec <= 0.0) & (w > 0.0)
+            edge = (sec <= _EPS) & (w > 0.0)
             dow = np.where(edge, dow - 1, dow)
             sec = np.where(edge, self.day_seconds, sec)
             wrap = dow < 0
@@ -131,12 +136,15 @@ def run_pool(ready: FloatArray, service: FloatArray, servers: int,
              calendar: WorkCalendar | None) -> tuple[FloatArray, FloatArray, IntArray]:
     """Run :func:`fifo_pool` on the calendar's working-time axis (``None``: a 24/7 system pool).
 
-    ``service`` is in working seconds; the returned start and end are clock times.
+    Returns clock ``(start, end, server)``. A task always starts within working hours and, once started,
+    is finished (``end = start + service``): one running past closing time is overtime, and its server
+    resumes the queue the next morning after the unfinished remainder of the working axis.
     """
     if calendar is None:
         return fifo_pool(ready, service, servers)
-    start_w, end_w, server = fifo_pool(calendar.to_work(ready), service, servers)
-    return calendar.from_work(start_w), calendar.from_work(end_w, end=True), server
+    start_w, _end_w, server = fifo_pool(calendar.to_work(ready), service, servers)
+    start = calendar.from_work(start_w)
+    return start, start + service, server
 
 
 def next_release(ready: FloatArray, releases: FloatArray) -> FloatArray:
