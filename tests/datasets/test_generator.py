@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flowopt.datasets._generator import CHANGES, PROBLEMS, GeneratedLog, generate_lending_log, throughput_hours
+from flowopt.datasets._generator import (
+    CHANGES,
+    PROBLEMS,
+    GeneratedLog,
+    generate_lending_log,
+    throughput_hours,
+)
 from flowopt.datasets._queues import WorkCalendar, fifo_pool, next_release
 from flowopt.errors import ParameterError
 from flowopt.options import load_config

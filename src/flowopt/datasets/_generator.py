@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from flowopt.datasets._queues import DAY, HOUR, WEEK, WorkCalendar, next_release, run_pool
+from flowopt.datasets._queues import DAY, HOUR, WorkCalendar, arrivals, next_release, run_pool
 from flowopt.errors import ParameterError
 
 __all__ = ["CHANGES", "PROBLEMS", "GeneratedLog", "Injection", "generate_lending_log"]
@@ -314,29 +314,6 @@ class _Draws:
         return self.rng(stream).lognormal(mu, np.sqrt(sigma2), size=(self.n, cols))
 
 
-def _arrivals(rng: np.random.Generator, n: int, rate: float, offset: float) -> FloatArray:
-    """Sorted arrival times: a Poisson process whose intensity follows the hour of the week."""
-    week = np.zeros(168)
-    for d in range(5):
-        week[d * 24 + 8: d * 24 + 17] = 1.0
-        week[d * 24 + 17: d * 24 + 20] = 0.3
-    week[5 * 24 + 9: 5 * 24 + 13] = 0.4
-    week *= rate * 7 / week.sum()
-    first = int(offset // HOUR)
-    weeks = int(np.ceil((n * 1.2 + 50) / (rate * 7))) + 2 + first // 168
-    hourly = np.tile(week, weeks)
-    hourly[:first] = 0.0
-    cum = np.cumsum(hourly)
-    u = np.cumsum(rng.exponential(1.0, n))
-    while u[-1] >= cum[-1]:  # pragma: no cover - the horizon above is generous
-        hourly = np.tile(week, 2 * hourly.size // 168)
-        hourly[:first] = 0.0
-        cum = np.cumsum(hourly)
-    hour = np.searchsorted(cum, u, side="right")
-    before = cum[hour] - hourly[hour]
-    return (hour + (u - before) / hourly[hour]) * HOUR
-
-
 def _pool_sizes(p: dict[str, Any]) -> tuple[dict[str, int], dict[str, float]]:
     """Servers per pool and the service-time scale, from the problems only (never from the changes)."""
     work_week = WorkCalendar().week_seconds
@@ -350,7 +327,7 @@ def _pool_sizes(p: dict[str, Any]) -> tuple[dict[str, int], dict[str, float]]:
         if key == "director" or (key == "doc_check" and "understaffed" in p["problems"]):
             # tuned pools: service times scaled so the utilisation is exactly the target
             target = _UNDERSTAFFED_RHO if key == "doc_check" else rho
-            sizes[key] = max(1, int(round(load / target)))
+            sizes[key] = max(1, round(load / target))
             scale[key] = target * sizes[key] / load
         else:
             sizes[key] = max(1, int(np.ceil(load / rho)))
@@ -413,7 +390,7 @@ def _simulate(p: dict[str, Any]) -> dict[str, Any]:
 
     def system(key: str, cases: IntArray, ready: FloatArray, latency: FloatArray) -> FloatArray:
         start = ready + latency[cases]
-        end = start + svc[key][cases, 0]
+        end: FloatArray = start + svc[key][cases, 0]
         ev.add(key, cases, start, end, sys_res[key])
         return end
 
@@ -424,7 +401,7 @@ def _simulate(p: dict[str, Any]) -> dict[str, Any]:
     u_out = draws.rng("outcomes").random((n, len(_SIGNOFFS) + 1))
 
     # consultation and application
-    arrival = _arrivals(draws.rng("arrivals"), n, p["_rate"], offset)
+    arrival = arrivals(draws.rng("arrivals"), n, p["_rate"], offset)
     inq_end = pool("inquiry", all_cases, arrival, svc["inquiry"][:, 0])
     sub_start = inq_end + draws.lognormal("cust_submit", 20 * HOUR, 1.0)[:, 0]
     sub_end = sub_start + svc["submit"][:, 0]

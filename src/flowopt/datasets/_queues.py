@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DAY", "HOUR", "WEEK", "WorkCalendar", "fifo_pool", "next_release", "run_pool"]
+__all__ = ["DAY", "HOUR", "WEEK", "WorkCalendar", "arrivals", "fifo_pool", "next_release", "run_pool"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -71,7 +71,8 @@ class WorkCalendar:
         dow = day - 7 * week
         in_day = np.clip(t - day * DAY - self.open_hour * HOUR, 0.0, self.day_seconds)
         in_day = np.where(dow < 5, in_day, 0.0)
-        return week * self.week_seconds + np.minimum(dow, 5) * self.day_seconds + in_day
+        out: FloatArray = week * self.week_seconds + np.minimum(dow, 5) * self.day_seconds + in_day
+        return out
 
     def from_work(self, w: FloatArray, *, end: bool = False) -> FloatArray:
         """Clock time at which ``w`` working seconds have elapsed.
@@ -154,4 +155,29 @@ def next_release(ready: FloatArray, releases: FloatArray) -> FloatArray:
     idx = np.searchsorted(releases, pos, side="left")
     wraps = idx >= releases.shape[0]
     offset = np.where(wraps, releases[0] + WEEK, releases[np.minimum(idx, releases.shape[0] - 1)])
-    return week * WEEK + offset
+    out: FloatArray = week * WEEK + offset
+    return out
+
+
+def arrivals(rng: np.random.Generator, n: int, rate: float, offset: float) -> FloatArray:
+    """Sorted arrival times: a Poisson process whose intensity follows the hour of the week."""
+    week = np.zeros(168)
+    for d in range(5):
+        week[d * 24 + 8: d * 24 + 17] = 1.0
+        week[d * 24 + 17: d * 24 + 20] = 0.3
+    week[5 * 24 + 9: 5 * 24 + 13] = 0.4
+    week *= rate * 7 / week.sum()
+    first = int(offset // HOUR)
+    weeks = int(np.ceil((n * 1.2 + 50) / (rate * 7))) + 2 + first // 168
+    hourly = np.tile(week, weeks)
+    hourly[:first] = 0.0
+    cum = np.cumsum(hourly)
+    u = np.cumsum(rng.exponential(1.0, n))
+    while u[-1] >= cum[-1]:  # pragma: no cover - the horizon above is generous
+        hourly = np.tile(week, 2 * hourly.size // 168)
+        hourly[:first] = 0.0
+        cum = np.cumsum(hourly)
+    hour = np.searchsorted(cum, u, side="right")
+    before = cum[hour] - hourly[hour]
+    out: FloatArray = (hour + (u - before) / hourly[hour]) * HOUR
+    return out
