@@ -178,46 +178,55 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def _coerce(section: str, key: str, value: Any, default: Any, where: str) -> Any:
+def _coerce(section: str, key: str, value: Any, annotation: str, where: str) -> Any:
+    """Check ``value`` against the field's annotation (a string, e.g. ``"float | None"``)."""
     name = f"[{section}] {key}"
-    if isinstance(default, bool):
+    ann = annotation.replace(" ", "")
+    optional = ann.endswith("|None")
+    base = ann[: -len("|None")] if optional else ann
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}{name} cannot be empty.", key=name)
+    if base == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}{name} must be true or false. Got {value!r} instead.", key=name)
         return value
-    if isinstance(default, tuple) or key in {"working_hours"}:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}{name} must be a list. Got {value!r} instead.", key=name)
-        if key == "working_hours":
-            if len(value) != 2 or not all(isinstance(v, int) and 0 <= v <= 24 for v in value):
-                raise ConfigError(f"{where}{name} must be [start_hour, end_hour], e.g. [8, 18]. "
-                                  f"Got {value!r} instead.", key=name)
-            return (int(value[0]), int(value[1]))
-        return tuple(str(v) for v in value)
-    if isinstance(default, Mapping):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}{name} must be a table of name = number. Got {value!r} instead.", key=name)
-        try:
-            return {str(k): float(v) for k, v in value.items()}
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}{name} must map names to numbers. Got {value!r} instead.", key=name) from None
-    if isinstance(default, int) and not isinstance(default, bool):
+    if base == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}{name} must be a whole number. Got {value!r} instead.", key=name)
         return value
-    if isinstance(default, float) or key.endswith(("_pct", "_hours", "hourly", "_below", "_above", "_value")):
-        if value is None:
-            return None
+    if base == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}{name} must be a number. Got {value!r} instead.", key=name)
         return float(value)
-    # strings (possibly None by default)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}{name} must be a string. Got {value!r} instead.", key=name)
-    return value
+    if base == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}{name} must be a string. Got {value!r} instead.", key=name)
+        return value
+    if base == "tuple[int,int]":
+        if (not isinstance(value, (list, tuple)) or len(value) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 24 for v in value)
+                or value[0] >= value[1]):
+            raise ConfigError(f"{where}{name} must be [start_hour, end_hour] with 0 <= start < end <= 24, e.g. "
+                              f"[8, 18]. Got {value!r} instead.", key=name)
+        return (int(value[0]), int(value[1]))
+    if base.startswith("tuple[str"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int, float)) for v in value):
+            raise ConfigError(f"{where}{name} must be a list of strings. Got {value!r} instead.", key=name)
+        return tuple(str(v) for v in value)
+    if base.startswith("Mapping[str,float]"):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}{name} must be a table of name = number. Got {value!r} instead.", key=name)
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"{where}{name}: {k} must be a number. Got {v!r} instead.", key=name)
+            out[str(k)] = float(v)
+        return out
+    raise ConfigError(f"{where}{name}: unsupported setting type {annotation}.", key=name)  # pragma: no cover
 
 
 def load_config(config: "Config | Mapping[str, Any] | str | os.PathLike[str] | None" = None) -> Config:
@@ -271,14 +280,14 @@ def load_config(config: "Config | Mapping[str, Any] | str | os.PathLike[str] | N
                               key=section, path=source)
         if not isinstance(body, Mapping):
             raise ConfigError(f"{where}[{section}] must be a table.", key=section, path=source)
-        defaults = cls()
-        names = {f.name for f in fields(cls)}
+        types = {f.name: str(f.type) for f in fields(cls)}
+        names = set(types)
         values = {}
         for key, value in body.items():
             if key not in names:
                 raise ConfigError(f"{where}Unknown key '{key}' in [{section}]. Valid keys: {', '.join(sorted(names))}.",
                                   key=f"{section}.{key}", path=source)
-            values[key] = _coerce(section, key, value, getattr(defaults, key), where)
+            values[key] = _coerce(section, key, value, types[key], where)
         if section == "signoffs":
             _check_regexes(values.get("activities", ()), f"{where}[signoffs] activities")
             _check_regexes(values.get("protected", ()), f"{where}[signoffs] protected")
