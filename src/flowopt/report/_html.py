@@ -1,0 +1,163 @@
+"""The HTML report: one self-contained file a manager can read (inline CSS and SVG, no scripts).
+
+Every string that comes from the log goes through Jinja2's autoescaping; the only markup inserted
+as-is is SVG this module generates (its text escaped) or Graphviz output (text escaped by Graphviz,
+comments and prolog stripped).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
+
+from flowopt.report._charts import bars_svg, histogram_svg, timeline_svg, trend_svg
+from flowopt.report._format import fmt_hours, fmt_value
+from flowopt.report._i18n import labels
+
+if TYPE_CHECKING:
+    from flowopt import Analysis, EventLog
+
+__all__ = ["to_html"]
+
+_CARD_KPIS = ("throughput_p50_s", "throughput_p90_s", "throughput_mean_s", "events_per_case")
+_CARD_LABEL = {"throughput_p50_s": "throughput_p50", "throughput_p90_s": "throughput_p90",
+               "throughput_mean_s": "throughput_mean", "events_per_case": "events_per_case"}
+
+
+def _env() -> jinja2.Environment:
+    loader = jinja2.DictLoader({"report.html.j2": (resources.files("flowopt.report") / "templates" /
+                                                   "report.html.j2").read_text(encoding="utf-8")})
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+_SVG_JUNK = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
+_SVG_DANGER = re.compile(r"<\s*(script|foreignObject|iframe|object|embed)\b|\son\w+\s*=|javascript:", re.I)
+
+
+def clean_svg(svg: str) -> str | None:
+    """Graphviz SVG ready to inline: prolog, doctype and comments removed; None if anything active remains."""
+    body = _SVG_JUNK.sub("", svg).strip()
+    if not body.startswith("<svg") or _SVG_DANGER.search(body):
+        return None
+    return body
+
+
+def _process_map(analysis: Analysis) -> tuple[str | None, str]:
+    from flowopt.discovery import dot_available
+
+    dot = analysis.graph.to_dot()
+    if not dot_available():
+        return None, dot
+    try:
+        return clean_svg(analysis.graph.to_svg()), dot
+    except Exception:  # a failing `dot` must not cost the whole report; the DOT text is shown instead
+        return None, dot
+
+
+def _charts(analysis: Analysis, log: EventLog | None, L: dict[str, str]) -> list[Markup]:
+    from flowopt.report._series import chart_data, top_wait_edges
+
+    out: list[Markup] = []
+    if log is not None:
+        data = chart_data(log, analysis.graph)
+        for src, dst, waits in data.edge_waits:
+            out.append(Markup(histogram_svg(waits, title=f"{L['wait_distribution']}: {src} → {dst}",
+                                            xlabel=L["wait_hours"], ylabel=L["share_cases"])))
+        w = data.weekly
+        out.append(Markup(trend_svg(list(w["week"]), w["completed"].to_numpy(float),
+                                    w["throughput_median_s"].to_numpy(float) / 86400.0, title=L["throughput_trend"],
+                                    bar_label=L["completed"], line_label=L["median_days"])))
+        out.append(Markup(timeline_svg(list(data.wip["day"]), data.wip["open"].to_numpy(float), title=L["wip"],
+                                       ylabel=L["open_cases"])))
+    else:
+        top = top_wait_edges(analysis.graph, 8)
+        if len(top):
+            out.append(Markup(bars_svg([f"{s} → {t}" for s, t in zip(top["source"], top["target"])],
+                                       top["wait_median_s"].to_numpy(float) / 3600,
+                                       top["wait_p90_s"].to_numpy(float) / 3600, title=L["edge_waits"],
+                                       a_label=L["wait_median"], b_label=L["wait_p90"])))
+    return out
+
+
+def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -> dict[str, Any]:
+    """The values the template shows (plain strings; escaping happens in the template)."""
+    import flowopt
+
+    L = labels(lang)
+    doc = analysis.to_dict()
+    lg, kp = doc["log"], doc["kpis"]
+    cards = [{"label": L["cases"], "value": fmt_value("cases", lg.get("cases"))},
+             {"label": L["events"], "value": fmt_value("events", lg.get("events"))}]
+    cards += [{"label": L[_CARD_LABEL[k]], "value": fmt_value(k, kp.get(k))} for k in _CARD_KPIS if k in kp]
+    cards += [{"label": L["findings_count"], "value": str(len(doc["findings"]))},
+              {"label": L["suggestions_count"], "value": str(len(doc["suggestions"]))}]
+    if doc["suggestions"]:
+        cards.append({"label": L["saving_total"],
+                      "value": fmt_hours(doc["suggestions"][0]["estimated_saving"].get("hours_total"))})
+    suggestions = [{"action": s["action"], "heuristic": s["heuristic"], "activities": " · ".join(s["activities"]),
+                    "protected": s.get("protected", False),
+                    "hours_per_case": fmt_hours(s["estimated_saving"].get("hours_per_case")),
+                    "hours_total": fmt_hours(s["estimated_saving"].get("hours_total")),
+                    "p50_change": fmt_value("change_pct", s["estimated_saving"].get("throughput_p50_change_pct")),
+                    "risk": s["risk"]} for s in doc["suggestions"]]
+    findings = [{"severity": f["severity"], "severity_label": L.get(f["severity"], f["severity"]),
+                 "summary": f["summary"], "kind": f["kind"], "category": L.get(f["category"], f["category"]),
+                 "cases_affected": fmt_value("cases", f.get("cases_affected")),
+                 "edge": " → ".join(f["edge"]) if f.get("edge") else "", "activities": " · ".join(f["activities"]),
+                 "evidence": [(k, fmt_value(k, v)) for k, v in sorted(f.get("evidence", {}).items())],
+                 "example_cases": ", ".join(f.get("example_cases", [])[:10])} for f in doc["findings"]]
+    st = doc.get("stages", {})
+    stages = [{"stage": s["stage"], "cases": fmt_value("cases", s.get("cases")),
+               "visits": fmt_value("visits", s.get("visits")), "median": fmt_value("_s", s.get("time_in_median_s")),
+               "p90": fmt_value("_s", s.get("time_in_p90_s"))} for s in st.get("stages", [])]
+    transitions = [{"source": t["source"], "target": t["target"], "count": fmt_value("count", t.get("count")),
+                    "median": fmt_value("_s", t.get("wait_median_s")), "p90": fmt_value("_s", t.get("wait_p90_s"))}
+                   for t in st.get("transitions", [])]
+    variants = [{"path": " → ".join(v["activities"]), "cases": fmt_value("cases", v["cases"]),
+                 "share": f"{v['share']:.1%}", "median": fmt_value("_s", v.get("throughput_median_s"))}
+                for v in doc.get("variants", [])[:10]]
+    map_svg, map_dot = _process_map(analysis)
+    period = f"{(lg.get('start') or '–')[:10]} – {(lg.get('end') or '–')[:10]}"
+    return {
+        "L": L, "lang_attr": "zh-CN" if lang == "zh" else "en", "source": lg.get("source") or "–", "period": period,
+        "cards": cards, "kpis": [{"name": k, "value": fmt_value(k, v)} for k, v in kp.items()],
+        "suggestions": suggestions, "findings": findings, "stages": stages, "transitions": transitions,
+        "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot,
+        "charts": _charts(analysis, log, L), "variants": variants,
+        "rows_in": fmt_value("rows", lg.get("rows_in")), "rows_quarantined": fmt_value("rows", lg.get("rows_quarantined")),
+        "reasons": sorted((lg.get("quarantine_reasons") or {}).items()), "version": flowopt.__version__,
+    }
+
+
+def to_html(analysis: Analysis, lang: str = "en", *, log: EventLog | None = None) -> str:
+    """Render ``analysis`` as one self-contained HTML page.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        From :func:`flowopt.analyze`.
+    lang : {"en", "zh"}
+        Language of the fixed labels (names from the log are shown as they are).
+    log : EventLog, optional
+        The analysed log; when given, the report adds waiting-time histograms of the longest hand-offs,
+        the weekly throughput trend and work in progress over time.
+
+    Returns
+    -------
+    str
+        HTML with inline CSS and SVG only: no script, font or stylesheet is fetched at view time.
+
+    Examples
+    --------
+    >>> import flowopt
+    >>> from flowopt.report import to_html
+    >>> page = to_html(flowopt.analyze(flowopt.datasets.example_log()))
+    >>> page.startswith("<!DOCTYPE html>"), "<script" in page
+    (True, False)
+    """
+    return _env().get_template("report.html.j2").render(**context(analysis, lang, log))
