@@ -19,6 +19,18 @@ __all__ = ["parse_timestamps"]
 _OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)$"
 
 
+# nanosecond resolution spans 1677-09-21 .. 2262-04-11; values beyond (years 1500, 2999, 9999) are clipped to
+# these ends, a day inside, so ``build_log`` quarantines them as out of range instead of crashing
+_NS_LO, _NS_HI = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-10")
+
+
+def _ns(values: pd.Series, utc: bool) -> pd.Series:
+    """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range."""
+    if utc:
+        return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
+    return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
+
+
 def _localize(values: pd.Series, tz: str) -> pd.Series:
     """Naive datetimes -> UTC, read in ``tz``; ambiguous (DST fall-back) hours take the first occurrence."""
     if tz in ("UTC", "utc", "Etc/UTC"):
@@ -41,7 +53,7 @@ def _epoch(num: pd.Series) -> pd.Series:
     unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out[finite] = pd.to_datetime(num[finite].astype("float64"), unit=unit, utc=True, errors="coerce")
+        out[finite] = _ns(pd.to_datetime(num[finite].astype("float64"), unit=unit, utc=True, errors="coerce"), True)
     return out
 
 
@@ -66,10 +78,10 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
     """
     index = raw.index
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        parsed = raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        parsed = _ns(raw.dt.tz_convert("UTC"), True)
         return parsed, pd.Series(False, index=index)
     if pd.api.types.is_datetime64_dtype(raw.dtype):
-        parsed = _localize(raw.astype("datetime64[ns]"), tz)
+        parsed = _localize(_ns(raw, False), tz)
         return parsed, pd.Series(False, index=index)
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         parsed = _epoch(raw)
@@ -92,20 +104,20 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if has_offset.any():
-            parsed[has_offset] = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
+            parsed[has_offset] = _ns(pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce"), True)
         naive = todo & ~has_offset
         if naive.any():
             vals = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            if vals.dtype != "datetime64[ns]":
-                vals = vals.astype("datetime64[ns]")
+            vals = _ns(vals, False)
             retry = vals.isna()
             if retry.any():
-                vals[retry] = pd.to_datetime(text[naive][retry], format="mixed", dayfirst=dayfirst,
-                                             errors="coerce").astype("datetime64[ns]")
+                vals[retry] = _ns(pd.to_datetime(text[naive][retry], format="mixed", dayfirst=dayfirst,
+                                                 errors="coerce"), False)
             parsed[naive] = _localize(vals, tz)
         # offsets ISO could not read (e.g. "05/01/2024 10:00 +0100")
         retry = has_offset & parsed.isna()
         if retry.any():
-            parsed[retry] = pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, utc=True, errors="coerce")
+            parsed[retry] = _ns(pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, utc=True,
+                                               errors="coerce"), True)
     bad = ~missing & parsed.isna()
     return parsed, bad
