@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Callable
 
 from flowopt.analysis._findings import CATEGORIES, SEVERITIES, Finding, Findings, finding_id, jsonable
+from flowopt.analysis._handoffs import handoff
+from flowopt.analysis._practice import practice_variation
+from flowopt.analysis._rework import rework_loop
 from flowopt.discovery import ProcessGraph
 from flowopt.log import EventLog
 from flowopt.options import Config
@@ -18,4 +21,8 @@ __all__ = ["CATEGORIES", "DETECTORS", "Detector", "Finding", "Findings", "SEVERI
 Detector = Callable[[EventLog, ProcessGraph, Config], "list[Finding]"]
 
 # name -> detector; each detector module registers itself here (one line each, keep sorted by name)
-DETECTORS: dict[str, Detector] = {}
+DETECTORS: dict[str, Detector] = {
+    "handoff": handoff,
+    "practice_variation": practice_variation,
+    "rework_loop": rework_loop,
+}
