@@ -132,7 +132,8 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     malformed: list[tuple[int, str]] = []
 
     def on_invalid(row: Any) -> str:
-        malformed.append((int(row.number) if row.number is not None else -1, str(row.text)))
+        # row.number counts the header as record 1: data row = number - 1 (1-based, like the quarantine's rows)
+        malformed.append((int(row.number) - 1 if row.number is not None else -1, str(row.text)))
         return "skip"
 
     header_line = next(csv.reader(io.StringIO(text_head.splitlines()[0]), delimiter=delim))
@@ -178,6 +179,15 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     except (OSError, EOFError, zlib.error) as exc:
         raise LogReadError(f"{p}: the file is corrupt or truncated ({exc}). Re-export or re-download it.",
                            path=str(p)) from None
+    if any(m[0] < 0 for m in malformed):
+        # the multi-threaded reader does not know row numbers: read again, single-threaded, to report them
+        malformed.clear()
+        single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=1,
+                                   block_size=1 << 24, use_threads=False)
+        try:
+            table = _read(True, single)
+        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:  # pragma: no cover - read once already
+            raise LogReadError(f"{p}: cannot parse the file as delimited text ({exc}).", path=str(p)) from None
     frame = table.to_pandas(types_mapper=_str_mapper)
     if frame.empty and not malformed:
         raise EmptyLogError(f"{p} has a header ({', '.join(names)}) but no data rows.", source=str(p))

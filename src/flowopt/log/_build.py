@@ -7,6 +7,8 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
 from flowopt.log._eventlog import EventLog
@@ -21,18 +23,52 @@ _R = list(QuarantineReason)
 _CODE = {r: i + 1 for i, r in enumerate(_R)}
 
 
-def _text(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    s = col.astype("string").str.strip()
-    missing = (s.isna() | (s == "")).to_numpy(dtype=bool)
-    return s, missing
+def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``col`` as stripped text: (row code into the sorted distinct texts or -1 when missing/empty,
+    the distinct texts as an object array).
+
+    The same as ``col.astype("string").str.strip()`` then ``pd.factorize(..., sort=True)`` with empty text
+    as missing, but the text work runs once per distinct value instead of once per row.
+    """
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    text = pd.Series(uniq).astype("string").str.strip()
+    text = text.mask(text == "")
+    tcodes, tuniq = pd.factorize(text.to_numpy(dtype=object, na_value=None), sort=True, use_na_sentinel=True)
+    remap = np.append(tcodes.astype(np.int64), np.int64(-1))  # code -1 (missing) maps to the last slot
+    return remap[codes], np.asarray(tuniq, dtype=object)
 
 
-def _categorical_or_null(col: pd.Series | None, n: int) -> pd.Series:
-    if col is None:
-        return pd.Series(pd.Categorical([None] * n, categories=[]), dtype="category")
-    s = col.astype("string").str.strip()
-    s = s.mask(s == "")
-    return s.astype("category")
+def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``rows`` renumbered over the texts they use (sorted order kept; -1 stays -1)."""
+    sub = codes[rows]
+    used = np.bincount(sub[sub >= 0], minlength=len(uniq)) > 0
+    renum = np.append(np.cumsum(used) - 1, np.int64(-1))
+    return renum[sub], uniq[used]
+
+
+def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray) -> pd.Series:
+    if factored is None:
+        return pd.Series(pd.Categorical([None] * len(rows), categories=[]), dtype="category")
+    codes, uniq = _take_codes(*factored, rows)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype="string")))
+
+
+def _duplicated(raw: pd.DataFrame, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``raw.duplicated(keep="first")``, with the full-row comparison run only on candidate rows.
+
+    Identical rows have identical ``keys`` (codes and times derived from their values), so rows whose key
+    hash is unique cannot be duplicates; the exact check runs on the few rows that share a hash.
+    """
+    n = len(raw)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in keys:
+            h = h * np.uint64(0x9E3779B97F4A7C15) + np.asarray(k, dtype=np.int64).view(np.uint64)
+    cand = np.flatnonzero(pd.Series(h).duplicated(keep=False).to_numpy(dtype=bool))
+    out = np.zeros(n, dtype=bool)
+    if len(cand):
+        out[cand] = raw.iloc[cand].duplicated(keep="first").to_numpy(dtype=bool)
+    return out
 
 
 def _maybe_numeric(col: pd.Series) -> pd.Series:
@@ -45,10 +81,35 @@ def _maybe_numeric(col: pd.Series) -> pd.Series:
     probe = pd.to_numeric(sample, errors="coerce")
     if probe.isna().any():
         return col
-    full = pd.to_numeric(col, errors="coerce")
+    full = _arrow_numeric(col)
+    if full is None:
+        full = pd.to_numeric(col, errors="coerce")
     if (full.isna() & col.notna()).any():
         return col
     return full
+
+
+def _arrow_numeric(col: pd.Series) -> pd.Series | None:
+    """``pd.to_numeric`` of an Arrow-backed text column through Arrow's C++ casts (``Int64``/``Float64``).
+
+    None when Arrow cannot decide alone (a value that is not a plain decimal number, NaN or infinity):
+    then pandas does the work, so the result never differs from ``pd.to_numeric``.
+    """
+    if not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"):
+        return None
+    arr = pa.chunked_array(pa.array(col.array))
+    for typ, dtype, plain in ((pa.int64(), pd.Int64Dtype(), r"^-?[0-9]+$"),
+                              (pa.float64(), pd.Float64Dtype(), r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")):
+        if not pc.all(pc.match_substring_regex(arr, plain)).as_py():
+            continue
+        try:
+            out = pc.cast(arr, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if pa.types.is_floating(typ) and not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py():
+            return None  # integers Arrow refused (beyond int64): pandas decides those
+        return pd.Series(out.to_pandas(types_mapper={typ: dtype}.get).array, index=col.index, name=col.name)
+    return None
 
 
 def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
@@ -73,15 +134,16 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
         else:
             detail[new] = what
 
-    case, miss = _text(raw[mapping["case"]])
-    flag(miss, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
-    act, miss = _text(raw[mapping["activity"]])
-    flag(miss, QuarantineReason.MISSING_ACTIVITY, f"column '{mapping['activity']}' is empty")
+    case_f = _factor_text(raw[mapping["case"]])
+    flag(case_f[0] < 0, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
+    act_f = _factor_text(raw[mapping["activity"]])
+    flag(act_f[0] < 0, QuarantineReason.MISSING_ACTIVITY, f"column '{mapping['activity']}' is empty")
 
     tz, dayfirst = config.read.timezone, config.read.dayfirst
     lifecycle = "lifecycle" in mapping
-    lo_ns = pd.Timestamp(f"{config.read.min_year}-01-01", tz="UTC").value
-    hi_ns = pd.Timestamp(f"{config.read.max_year}-12-31 23:59:59", tz="UTC").value
+    # parse_timestamps clips values beyond nanosecond range (1677..2262) to its ends: keep those out of range
+    lo_ns = pd.Timestamp(f"{max(config.read.min_year, 1678)}-01-01", tz="UTC").value
+    hi_ns = pd.Timestamp(f"{min(config.read.max_year, 2261)}-12-31 23:59:59", tz="UTC").value
 
     def times(field: str, required: bool) -> np.ndarray:
         col = mapping[field]
@@ -89,8 +151,11 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
         vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8").copy()
         nat = np.iinfo(np.int64).min
         badv = bad.to_numpy(dtype=bool)
-        flag(badv, QuarantineReason.BAD_TIMESTAMP,
-             ("column '" + col + "': '" + raw[col].astype("string").fillna("") + "'"))
+        if badv.any():  # the detail text is built for the bad rows only
+            what = np.full(n, "", dtype=object)
+            what[badv] = ("column '" + col + "': '" + raw[col][badv].astype("string").fillna("")
+                          + "'").to_numpy(dtype=object)
+            flag(badv, QuarantineReason.BAD_TIMESTAMP, pd.Series(what))
         if required:
             flag(vals == nat, QuarantineReason.MISSING_TIMESTAMP, f"column '{col}' is empty")
         out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
@@ -116,7 +181,7 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
              f"'{mapping['end']}' is earlier than '{mapping['start']}'" if "start" in mapping else "")
 
     if config.read.drop_duplicates and n:
-        dup = raw.duplicated(keep="first").to_numpy(dtype=bool)
+        dup = _duplicated(raw, (case_f[0], act_f[0], end_ns))
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
@@ -133,7 +198,7 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     if lifecycle:
         idx = np.flatnonzero(ok)
         # (case, activity) groups
-        key = pd.MultiIndex.from_arrays([case[idx].to_numpy(), act[idx].to_numpy()])
+        key = case_f[0][idx] * np.int64(len(act_f[1]) + 1) + act_f[0][idx]
         group = pd.factorize(key)[0].astype(np.int64)
         k = kind[idx].astype(np.int64)
         p = pair_transitions(group, k, end_ns[idx], order_val[idx])
@@ -169,17 +234,20 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
                             "reason.", source=source, failure_cases=quarantine.head(20))
 
     # sort: case id, end time, explicit order / file order
-    case_codes, case_uniques = pd.factorize(case.to_numpy()[rows], sort=True)
-    o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
+    case_codes, case_uniques = _take_codes(*case_f, rows)
+    if "order" in mapping:
+        o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
+    else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
+        o = np.lexsort((inst_end, case_codes))
     rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
     if sched is not None:
         sched = sched[o]
 
+    act_codes, act_uniques = _take_codes(*act_f, rows)
     frame = pd.DataFrame({
         "case_id": pd.Categorical.from_codes(case_codes, categories=pd.Index(case_uniques, dtype="string")),
-        "activity": act.to_numpy()[rows],
+        "activity": pd.Categorical.from_codes(act_codes, categories=pd.Index(act_uniques, dtype="str")),
     })
-    frame["activity"] = frame["activity"].astype("category")
     n_act = len(frame["activity"].cat.categories)
     if n_act > config.read.max_activities:
         raise LimitExceededError(
@@ -189,10 +257,8 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     frame["start"] = pd.to_datetime(np.where(inst_start == nat, np.iinfo(np.int64).min, inst_start).view(
         "datetime64[ns]")).tz_localize("UTC")
     frame["end"] = pd.to_datetime(inst_end.view("datetime64[ns]")).tz_localize("UTC")
-    res = raw[mapping["resource"]].iloc[rows] if "resource" in mapping else None
-    role = raw[mapping["role"]].iloc[rows] if "role" in mapping else None
-    frame["resource"] = _categorical_or_null(None if res is None else res.reset_index(drop=True), len(rows))
-    frame["role"] = _categorical_or_null(None if role is None else role.reset_index(drop=True), len(rows))
+    for field in ("resource", "role"):
+        frame[field] = _categorical_or_null(_factor_text(raw[mapping[field]]) if field in mapping else None, rows)
     if "outcome" in mapping:
         frame["outcome"] = raw[mapping["outcome"]].iloc[rows].astype("string").str.strip().reset_index(drop=True)
     if sched is not None and (sched != nat).any():
@@ -218,7 +284,7 @@ def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
                       malformed: pd.DataFrame | None) -> pd.DataFrame:
     bad = np.flatnonzero(reason > 0)
     q = raw.iloc[bad].copy()
-    q.insert(0, "row", bad + 1)
+    q.insert(0, "row", _data_row_numbers(len(raw), malformed)[bad])
     q["reason"] = [_R[c - 1].value for c in reason[bad]]
     q["detail"] = detail[bad].astype(str)
     if malformed is not None and len(malformed):
@@ -226,3 +292,14 @@ def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
                           "detail": "wrong number of fields: " + malformed["text"].astype(str).str.slice(0, 200)})
         q = pd.concat([q, m], ignore_index=True)
     return q.reset_index(drop=True)
+
+
+def _data_row_numbers(n: int, malformed: pd.DataFrame | None) -> np.ndarray:
+    """1-based data-row numbers of the ``n`` parsed rows in the file, skipping the malformed rows' numbers."""
+    rows = np.arange(1, n + 1, dtype=np.int64)
+    if malformed is None or not len(malformed):
+        return rows
+    m = np.unique(malformed["row"].to_numpy(dtype=np.int64))
+    m = m[m > 0]
+    numbers = np.setdiff1d(np.arange(1, n + len(m) + 1, dtype=np.int64), m)
+    return numbers[:n] if len(numbers) >= n else rows

@@ -1,0 +1,72 @@
+"""Shared fixtures: the real logs in ``shared/data`` (each read at most once per session) and doctests."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import flowopt
+from flowopt.log import EventLog
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_dir() -> Path:
+    for cand in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
+        if cand.is_dir():
+            return cand
+    return REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder of real public logs (``../shared/data`` from the repo root, else ``/work/shared/data``)."""
+    path = _data_dir()
+    if not path.is_dir():
+        pytest.skip(f"the shared real logs are not available at {path}")
+    return path
+
+
+_CACHE: dict[str, EventLog] = {}
+
+
+@pytest.fixture(scope="session")
+def real_log(data_dir: Path) -> Callable[[str], EventLog]:
+    """``real_log(name)`` reads ``data_dir / name`` once per test session (quarantine warnings silenced).
+
+    The large logs (bpic2012, traffic_fines) take seconds to read: every test shares one reading.
+    Never modify the returned log's frame.
+    """
+
+    def load(name: str) -> EventLog:
+        if name not in _CACHE:
+            path = data_dir / name
+            if not path.exists():
+                pytest.skip(f"shared log {path} is not available")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", flowopt.errors.RowsDroppedWarning)
+                _CACHE[name] = flowopt.read_log(path)
+        return _CACHE[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def bpic2012(real_log: Callable[[str], EventLog]) -> EventLog:
+    """BPI Challenge 2012, lifecycle-paired (read once per session)."""
+    return real_log("bpic2012.xes.gz")
+
+
+@pytest.fixture(scope="session")
+def traffic_fines(real_log: Callable[[str], EventLog]) -> EventLog:
+    """Road traffic fines (read once per session)."""
+    return real_log("traffic_fines.csv.gz")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_flowopt(doctest_namespace: dict[str, object]) -> None:
+    """Doctests may use ``flowopt`` without importing it."""
+    doctest_namespace["flowopt"] = flowopt
