@@ -12,6 +12,8 @@ from flowopt.analysis._findings import CATEGORIES, SEVERITIES, Finding, Findings
 from flowopt.analysis._handoffs import handoff
 from flowopt.analysis._practice import practice_variation
 from flowopt.analysis._rework import rework_loop
+from flowopt.analysis._signoff_order import find_knockout_order, find_signoff_triage
+from flowopt.analysis._signoffs import find_redundant_signoffs, find_sequential_signoffs
 from flowopt.discovery import ProcessGraph
 from flowopt.log import EventLog
 from flowopt.options import Config
@@ -23,6 +25,10 @@ Detector = Callable[[EventLog, ProcessGraph, Config], "list[Finding]"]
 # name -> detector; each detector module registers itself here (one line each, keep sorted by name)
 DETECTORS: dict[str, Detector] = {
     "handoff": handoff,
+    "knockout_order": find_knockout_order,
     "practice_variation": practice_variation,
+    "redundant_signoff": find_redundant_signoffs,
     "rework_loop": rework_loop,
+    "sequential_signoffs": find_sequential_signoffs,
+    "signoff_triage": find_signoff_triage,
 }

@@ -1,0 +1,346 @@
+"""Sign-off detectors: redundant sign-offs and sequential sign-offs that could run side by side.
+
+Both work on :func:`~flowopt.analysis._signoff_steps.signoff_steps` (which steps are sign-offs and
+what each execution decided).
+
+``redundant_signoff`` — a sign-off that credibly catches nothing. Because recommending the removal
+of a control that does catch problems is far worse than missing a redundant one, every verdict rests
+on a one-sided *upper* confidence bound (Clopper–Pearson, level ``[signoffs] confidence``) of the
+reject rate, never on a point estimate, and needs ``[signoffs] min_cases`` cases:
+
+- ``rubber_stamp``: the upper bound of the reject rate, per execution *and* per case, is below
+  ``[signoffs] max_reject_rate``.
+- ``never_overturns``: right after another sign-off approved, the step's reject rate has an upper
+  bound below the maximum.
+- ``repeat_same_role``: the same role (or the same person) already approved earlier in the case,
+  with no rejection or return in between, and the repeat's reject rate has an upper bound below the
+  maximum.
+
+The two conditional reasons are reported as redundant only when the step's *overall* reject rate
+(per execution and per case) is at most ``max_reject_rate`` too: a step that rejects elsewhere still
+catches problems, so its conditional redundancy becomes a ``signoff_triage`` finding (skip or lighten
+it in that situation) instead. Protected controls (``[signoffs] protected``) are analysed like any
+other, but their evidence says ``protected: true`` and ``eliminable: false``.
+
+``sequential_signoffs`` — sign-offs by different roles run one after the other (consecutive or with
+one event between, not overlapping). Saving per case: the sum of both steps' wait + service minus the
+larger one (i.e. the smaller one). Safety is graded from two signals: the other order (or an
+overlap) is seen in the log, and the later step's outcome does not depend on the earlier one's
+(Fisher's exact test on the 2×2 outcome table, where testable).
+
+Examples
+--------
+>>> import flowopt
+>>> g = flowopt.datasets.generate_lending_log(600, seed=1, problems=["rubber_stamp"])
+>>> log = flowopt.read_log(g.frame, g.config)
+>>> found = find_redundant_signoffs(log, None, log.config)
+>>> [f.evidence["reason"] for f in found]
+['rubber_stamp']
+>>> found[0].activities
+('Regional director approval',)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from flowopt.analysis._findings import Finding, finding_id
+from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
+from flowopt.analysis._stats import clopper_pearson_interval
+from flowopt.errors import ParameterError
+from flowopt.log import EventLog
+from flowopt.options import Config, load_config
+
+__all__ = ["conditional_fast_tracks", "find_redundant_signoffs", "find_sequential_signoffs", "reject_upper", "signoff_context"]
+
+METHOD = "clopper_pearson_one_sided"
+_NEAR = 1  # at most this many other events between two sign-offs that run "one after the other"
+
+
+def reject_upper(rejections: np.ndarray | int, n: np.ndarray | int, confidence: float) -> np.ndarray:
+    """One-sided upper confidence bound (Clopper–Pearson) of a reject rate, vectorised (NaN where n == 0).
+
+    Examples
+    --------
+    >>> round(float(reject_upper(0, 300, 0.95)), 4)
+    0.0099
+    >>> round(float(reject_upper(6, 300, 0.95)), 4)
+    0.0391
+    """
+    if not 0.5 < confidence < 1.0:
+        raise ParameterError(f"[signoffs] confidence must be a number in (0.5, 1), e.g. 0.95. Got {confidence!r}.")
+    return np.asarray(clopper_pearson_interval(rejections, n, 2.0 * confidence - 1.0)[1], dtype=float)
+
+
+def signoff_context(table: SignoffTable) -> pd.DataFrame:
+    """The executions with what came before each: the previous sign-off in the case and the previous
+    one by the same role, plus whether a rejection or return happened in between."""
+    ex = table.executions.sort_values("row", kind="stable").reset_index(drop=True)
+    neg = ex["outcome"].isin(["rejected", "returned"]).to_numpy()
+    case = ex["case"].to_numpy()
+    same = np.zeros(len(ex), dtype=bool)
+    same[1:] = case[1:] == case[:-1]
+    ex["prev_step"] = np.where(same, ex["step"].shift(1), None)
+    ex["prev_outcome"] = np.where(same, ex["outcome"].shift(1), None)
+    ex["prev_role"] = np.where(same, ex["role"].shift(1), None)
+    ex["prev_resource"] = np.where(same, ex["resource"].shift(1), None)
+    ex["prev_end_ns"] = np.where(same, ex["end_ns"].shift(1).fillna(0).astype(np.int64), 0)
+    ex["prev_row"] = np.where(same, ex["row"].shift(1).fillna(-1).astype(np.int64), -1)
+    ex["prev_time_s"] = np.where(same, ex["time_added_s"].shift(1), np.nan)
+    # rejections so far in the case (before this execution)
+    cum = pd.Series(neg.astype(np.int64)).groupby(case).cumsum().to_numpy() - neg
+    ex["neg_before"] = cum
+    for key in ("role", "resource"):
+        g = ex.groupby(["case", key], sort=False, observed=True, dropna=True)
+        prev_oc = g["outcome"].shift(1)
+        prev_neg = g["neg_before"].shift(1)
+        prev_neg_self = g["outcome"].shift(1).isin(["rejected", "returned"])
+        clean = prev_oc.eq("approved") & prev_neg.notna() & (prev_neg + prev_neg_self == ex["neg_before"])
+        ex[f"repeat_{key}"] = clean.fillna(False).to_numpy(dtype=bool)
+        ex[f"repeat_{key}_step"] = g["step"].shift(1)
+    return ex
+
+
+def _cfg(log: EventLog, config: Config | Any) -> Config:
+    return log.config if config is None else load_config(config)
+
+
+def _finding_sev(upper: float, max_rate: float, cases: int, min_cases: int, inferred: bool, protected: bool) -> str:
+    if protected:
+        return "low"
+    if upper < max_rate / 2 and cases >= 3 * min_cases and not inferred:
+        return "high"
+    return "medium" if not inferred else "low"
+
+
+def _hours(s: float) -> str:
+    return f"{s / 3600:.1f} h"
+
+
+def find_redundant_signoffs(log: EventLog, graph: Any = None, config: Config | Any = None,
+                            *, table: SignoffTable | None = None) -> list[Finding]:
+    """Sign-offs that credibly catch nothing (``redundant_signoff``) — see the module docstring.
+
+    Conditional redundancy of a step that does reject elsewhere is not returned here; it is a
+    ``signoff_triage`` finding (see :func:`conditional_fast_tracks`).
+    """
+    cfg = _cfg(log, config)
+    return _assess(log, cfg, signoff_steps(log, cfg) if table is None else table)[0]
+
+
+def conditional_fast_tracks(log: EventLog, config: Config | Any = None, *,
+                            table: SignoffTable | None = None) -> list[Finding]:
+    """``signoff_triage`` findings (``basis`` ``prior_approval`` | ``repeat_same_role``): a sign-off that
+    rejects overall, but never right after another sign-off approved or when its role already approved."""
+    cfg = _cfg(log, config)
+    return _assess(log, cfg, signoff_steps(log, cfg) if table is None else table)[1]
+
+
+def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Finding], list[Finding]]:
+    so = cfg.signoffs
+    if table.steps.empty:
+        return [], []
+    ex = signoff_context(table)
+    conf, max_rate, min_cases = so.confidence, so.max_reject_rate, so.min_cases
+    people = ex["resource"].nunique() >= 5  # "the same person" only means something with real names
+    out: list[Finding] = []
+    triage: list[Finding] = []
+    for st in table.steps.itertuples(index=False):
+        g = ex[ex["step"] == st.step]
+        dec = g[g["outcome"] != "unknown"]
+        if dec["case"].nunique() < min_cases:
+            continue
+        neg = dec["outcome"].isin(["rejected", "returned"]).to_numpy()
+        k_e, n_e = int(neg.sum()), len(dec)
+        k_c = int(dec.loc[neg, "case"].nunique())
+        n_c = int(dec["case"].nunique())
+        up = float(max(reject_upper(k_e, n_e, conf), reject_upper(k_c, n_c, conf)))
+        overall_ok = max(k_e / n_e, k_c / n_c) <= max_rate
+        inferred = bool((dec["source"] == "inferred").any())
+        times = g["time_added_s"].to_numpy(dtype=float)
+        prev = g["prev_step"].dropna().value_counts(normalize=True).head(3)
+        base = {
+            "step": st.step, "activities": list(st.activities), "roles": list(st.roles),
+            "cases": n_c, "executions": int(st.executions), "approvals": int(st.approvals),
+            "rejections": int(st.rejections), "returns": int(st.returns),
+            "reject_rate": k_e / n_e, "case_reject_rate": k_c / n_c, "confidence": conf, "method": METHOD,
+            "max_reject_rate": max_rate, "protected": bool(st.protected), "eliminable": not bool(st.protected),
+            "outcome_source": st.outcome_source, "outcomes_inferred": inferred,
+            "time_added_median_s": float(np.nanmedian(times)) if np.isfinite(times).any() else None,
+            "time_added_total_s": float(np.nansum(times)),
+            "wait_median_s": float(np.nanmedian(g["wait_s"])) if g["wait_s"].notna().any() else None,
+            "service_median_s": float(np.nanmedian(g["service_s"])) if g["service_s"].notna().any() else None,
+            "preceded_by": [{"step": str(s), "share": float(v)} for s, v in prev.items()],
+        }
+        if inferred:
+            base["note"] = ("outcomes were inferred (no outcome recorded): a rejection is read from the case "
+                            "going back or ending right after the step")
+        if up < max_rate and n_c >= min_cases:
+            out.append(_redundant(base, "rubber_stamp", up, None, n_c, g, min_cases, max_rate))
+            continue
+        # conditional: right after another sign-off approved, and repeats by the same role / person
+        conds: list[tuple[str, str, pd.DataFrame]] = []
+        after = dec[(dec["prev_outcome"] == "approved") & (dec["prev_step"] != st.step)]
+        for p, sub in after.groupby("prev_step", sort=True):
+            conds.append(("never_overturns", str(p), sub))
+        for key in ("role", "resource") if people else ("role",):
+            sub = dec[dec[f"repeat_{key}"]]
+            if len(sub):
+                conds.append(("repeat_same_role", f"same {key}", sub))
+                break
+        for reason, cond, sub in conds:
+            kn = int(sub["outcome"].isin(["rejected", "returned"]).sum())
+            nn = int(sub["case"].nunique())
+            if nn < min_cases or kn > 0 and kn / len(sub) > max_rate:
+                continue
+            cu = float(reject_upper(kn, len(sub), conf))
+            if cu >= max_rate:
+                continue
+            cond_ev = {"condition": cond, "condition_cases": nn, "condition_executions": len(sub),
+                       "condition_rejections": kn, "condition_reject_rate": kn / len(sub),
+                       "condition_reject_rate_upper": cu}
+            if overall_ok:
+                out.append(_redundant({**base, **cond_ev}, reason, cu, cond, nn, sub, min_cases, max_rate))
+            else:
+                triage.append(_conditional_triage({**base, **cond_ev, "reject_rate_upper": up}, reason, cond, nn, sub))
+    return out, triage
+
+
+def _redundant(ev: dict[str, Any], reason: str, upper: float, cond: str | None, cases: int, rows: pd.DataFrame,
+               min_cases: int, max_rate: float) -> Finding:
+    step = ev["step"]
+    t = rows["time_added_s"].to_numpy(dtype=float)
+    ev = {**ev, "reason": reason, "reject_rate_upper": upper,
+          "time_saved_total_s": float(np.nansum(t)), "cases_affected": cases}
+    what = {"rubber_stamp": f"rejected {ev['rejections'] + ev['returns']} of {ev['executions']} times",
+            "never_overturns": f"never overturned an approval by {cond} ({cases} cases)",
+            "repeat_same_role": f"repeats an approval by the {str(cond).split()[-1]} ({cases} cases)"}[reason]
+    guard = " (protected control: keep it, consider automating or triaging it)" if ev["protected"] else ""
+    summary = (f"{step} {what}; reject rate ≤ {upper:.2%} at {ev['confidence']:.0%} confidence; "
+               f"adds {_hours(ev['time_added_median_s'] or 0.0)} per case{guard}")
+    sev = _finding_sev(upper, max_rate, cases, min_cases, ev["outcomes_inferred"], ev["protected"])
+    cases_ids = rows["case"].drop_duplicates().head(5).to_numpy()
+    return Finding(kind="redundant_signoff", category="design", severity=sev, activities=(step,), summary=summary,
+                   evidence=ev, cases_affected=cases, score=float(np.nansum(t)) / 3600.0,
+                   example_cases=tuple(str(c) for c in cases_ids),
+                   id="" if cond is None else finding_id("redundant_signoff", (step,), None, f"{reason}:{cond}"))
+
+
+def _conditional_triage(ev: dict[str, Any], reason: str, cond: str, cases: int, rows: pd.DataFrame) -> Finding:
+    step = ev["step"]
+    basis = "prior_approval" if reason == "never_overturns" else "repeat_same_role"
+    t = rows["time_added_s"].to_numpy(dtype=float)
+    ev = {**ev, "basis": basis, "fast_track": f"after {cond} approved" if basis == "prior_approval" else cond,
+          "fast_track_cases": cases, "fast_track_reject_rate_upper": ev["condition_reject_rate_upper"],
+          "time_saved_total_s": float(np.nansum(t)), "eliminable": False,
+          "risk": (f"{step} rejects {ev['reject_rate']:.1%} overall, so it does catch problems: only lighten or "
+                   f"skip it in the fast-track situation, and keep sampling those cases to check the rate stays low.")}
+    summary = (f"{step} never rejected after {cond} approved ({cases} cases, reject rate ≤ "
+               f"{ev['condition_reject_rate_upper']:.2%}) though it rejects {ev['reject_rate']:.1%} overall: "
+               f"a fast track candidate")
+    return Finding(kind="signoff_triage", category="design", severity="low" if ev["protected"] else "medium",
+                   activities=(step,), summary=summary, evidence=ev, cases_affected=cases,
+                   score=float(np.nansum(t)) / 3600.0, id=finding_id("signoff_triage", (step,), None, f"{basis}:{cond}"))
+
+
+def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | Any = None,
+                             *, table: SignoffTable | None = None) -> list[Finding]:
+    """Sign-offs by different roles run one after another that could run side by side (``sequential_signoffs``)."""
+    cfg = _cfg(log, config)
+    table = signoff_steps(log, cfg) if table is None else table
+    if len(table.steps) < 2:
+        return []
+    ex = signoff_context(table)
+    min_cases = cfg.analysis.min_cases
+    roles = {r.step: set(r.roles) for r in table.steps.itertuples(index=False)}
+    pair = ex[ex["prev_step"].notna() & (ex["prev_step"] != ex["step"])].copy()
+    if pair.empty:
+        return []
+    pair["a"] = pair["prev_step"].astype(str)
+    pair["b"] = pair["step"].astype(str)
+    near = (pair["row"] - pair["prev_row"] - 1) <= _NEAR
+    starts = pair["start_ns"] != np.iinfo(np.int64).min
+    overlap = starts & (pair["start_ns"] < pair["prev_end_ns"])
+    pair["seq"] = near & ~overlap
+    pair["overlap"] = overlap
+    pair["saving"] = np.fmin(pair["time_added_s"], pair["prev_time_s"])
+    # outcomes of both steps per case for the dependence test
+    dec = ex[ex["outcome"] != "unknown"]
+    neg_case = dec.assign(neg=dec["outcome"].isin(["rejected", "returned"])).groupby(["step", "case"])["neg"].any()
+    out: list[Finding] = []
+    keys = pair[["a", "b"]].drop_duplicates()
+    keys = keys[keys["a"] < keys["b"]]
+    pair_u = pair.assign(u=np.where(pair["a"] < pair["b"], pair["a"] + "\x00" + pair["b"], pair["b"] + "\x00" + pair["a"]))
+    for u, g in pair_u.groupby("u", sort=True):
+        s1, s2 = u.split("\x00")
+        if roles.get(s1) and roles.get(s2) and roles[s1] & roles[s2]:
+            continue  # same role: a hand-off inside one team, not a chain of departments
+        seq = g[g["seq"]]
+        if seq.empty:
+            continue
+        counts = seq.groupby("a")["case"].nunique()
+        first = str(counts.idxmax())
+        second = s2 if first == s1 else s1
+        main = seq[seq["a"] == first]
+        n_main = int(main["case"].nunique())
+        other = int(seq.loc[seq["a"] != first, "case"].nunique())
+        n_overlap = int(g.loc[g["overlap"], "case"].nunique())
+        if n_main < min_cases or n_main < 0.5 * g["case"].nunique():
+            continue
+        both = other + n_overlap >= max(5, 0.02 * n_main)
+        dep = _dependence(neg_case, first, second)
+        independent = dep.get("independent") is True
+        if dep.get("independent") is False:
+            safety = "weak"
+        else:
+            safety = "strong" if both and independent else "moderate" if both or independent else "weak"
+        sav = main["saving"].to_numpy(dtype=float)
+        sav_total = float(np.nansum(sav))
+        a_rej = neg_case.get(first)
+        a_rate = float(a_rej.mean()) if a_rej is not None and len(a_rej) else float("nan")
+        risk = (f"Before running {second} alongside {first}, verify that {second} does not use {first}'s result "
+                f"or documents; {second} would also work the {a_rate:.1%} of cases {first} rejects. ")
+        if not both:
+            risk += "The log never shows the reverse order, so the independence is untested in practice. "
+        if dep.get("independent") is False:
+            risk += f"Their outcomes look dependent (Fisher p = {dep['p_value']:.3g}): keep the order or check why. "
+        ev = {"steps": [first, second], "roles": [sorted(roles.get(first, ())), sorted(roles.get(second, ()))],
+              "cases": n_main, "reverse_order_cases": other, "overlap_cases": n_overlap,
+              "both_orders_seen": bool(both), "dependence": dep, "safety": safety,
+              "saving_median_s": float(np.nanmedian(sav)) if np.isfinite(sav).any() else None,
+              "saving_total_s": sav_total,
+              "time_first_median_s": float(np.nanmedian(main["prev_time_s"])) if main["prev_time_s"].notna().any() else None,
+              "time_second_median_s": float(np.nanmedian(main["time_added_s"])) if main["time_added_s"].notna().any() else None,
+              "first_reject_rate": a_rate, "risk": risk.strip()}
+        sev = {"strong": "high" if n_main >= 100 else "medium", "moderate": "medium", "weak": "low"}[safety]
+        summary = (f"{first} → {second} run one after the other in {n_main} cases; side by side would save "
+                   f"{_hours(ev['saving_median_s'] or 0.0)} per case ({safety} evidence it is safe)")
+        out.append(Finding(kind="sequential_signoffs", category="design", severity=sev, activities=(first, second),
+                           summary=summary, evidence=ev, cases_affected=n_main, score=sav_total / 3600.0,
+                           example_cases=tuple(str(c) for c in main["case"].drop_duplicates().head(5))))
+    out.sort(key=lambda f: -f.score)
+    return out[: cfg.analysis.top_n]
+
+
+def _dependence(neg_case: pd.Series, a: str, b: str) -> dict[str, Any]:
+    """Fisher's exact test of the two steps' outcomes in the cases where both were decided."""
+    try:
+        xa, xb = neg_case.loc[a], neg_case.loc[b]
+    except KeyError:
+        return {"test": "fisher_exact", "testable": False, "independent": None, "reason": "no decided outcomes"}
+    both = pd.concat([xa.rename("a"), xb.rename("b")], axis=1, join="inner")
+    if both.empty:
+        return {"test": "fisher_exact", "testable": False, "independent": None, "reason": "never decided together"}
+    tab = pd.crosstab(both["a"], both["b"]).reindex(index=[False, True], columns=[False, True], fill_value=0)
+    arr = tab.to_numpy()
+    rec = {"test": "fisher_exact", "table": {"first_approved": arr[0].tolist(), "first_rejected": arr[1].tolist()},
+           "cases": int(arr.sum())}
+    if (arr.sum(axis=1) == 0).any() or (arr.sum(axis=0) == 0).any():
+        why = (f"{b} never follows a rejection by {a}" if arr[1].sum() == 0 else "one outcome never occurs")
+        return {**rec, "testable": False, "independent": None, "reason": why}
+    p = float(_st.fisher_exact(arr)[1])
+    return {**rec, "testable": True, "p_value": p, "independent": bool(p >= 0.05)}
