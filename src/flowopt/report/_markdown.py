@@ -7,6 +7,7 @@ log goes through :func:`~flowopt.report._escape.escape_md`.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from flowopt.report._escape import escape_md as e
@@ -14,6 +15,13 @@ from flowopt.report._format import fmt_hours, fmt_value
 from flowopt.report._i18n import labels
 
 __all__ = ["analysis_markdown", "comparison_markdown", "score_markdown"]
+
+_IDENT = re.compile(r"^[a-z0-9_]+$")
+
+
+def _key(k: str) -> str:
+    """KPI names are identifiers (shown as they are); anything else is escaped."""
+    return k if _IDENT.match(k) else e(k)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -39,7 +47,7 @@ def analysis_markdown(doc: Mapping[str, Any], lang: str = "en", *, top: int = 5)
              f"{L['cases']}: {fmt_value('cases', lg.get('cases'))} · {L['events']}: {fmt_value('events', lg.get('events'))}"
              f" · {L['rows_quarantined']}: {fmt_value('rows', lg.get('rows_quarantined'))}", "",
              f"## {L['headline']}", ""]
-    lines += _table([L["kpi"], L["value"]], [[e(k), e(fmt_value(k, v))] for k, v in kp.items()])
+    lines += _table([L["kpi"], L["value"]], [[_key(k), e(fmt_value(k, v))] for k, v in kp.items()])
     lines += ["", f"## {L['top_suggestions']}", ""]
     sug = list(doc.get("suggestions", []))[:top]
     if sug:
@@ -68,7 +76,7 @@ def analysis_markdown(doc: Mapping[str, Any], lang: str = "en", *, top: int = 5)
 def _delta_rows(deltas: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
     rows = []
     for k, d in deltas.items():
-        rows.append([e(k), e(fmt_value(k, d.get("previous"))), e(fmt_value(k, d.get("baseline"))),
+        rows.append([_key(k), e(fmt_value(k, d.get("previous"))), e(fmt_value(k, d.get("baseline"))),
                      e(fmt_value(k, d.get("current"))), e(fmt_value("change_pct", d.get("delta_pct")))])
     return rows
 
@@ -104,7 +112,7 @@ def comparison_markdown(doc: Mapping[str, Any], lang: str = "en") -> str:
     L = labels(lang)
     lines = [f"# {L['compare_title']}", "", f"{L['before']}: {e(doc.get('before', {}).get('source') or '–')} · "
              f"{L['after']}: {e(doc.get('after', {}).get('source') or '–')}", ""]
-    rows = [[e(k), e(fmt_value(k, d.get("previous"))), e(fmt_value(k, d.get("current"))),
+    rows = [[_key(k), e(fmt_value(k, d.get("previous"))), e(fmt_value(k, d.get("current"))),
              e(fmt_value("change_pct", d.get("delta_pct")))] for k, d in doc.get("deltas", {}).items()]
     lines += _table([L["kpi"], L["before"], L["after"], L["delta"]], rows)
     lines += ["", f"## {L['new_findings']}", ""] + _finding_lines(doc.get("new_findings", []), L)
