@@ -65,7 +65,7 @@ def case_rework_mask(log: EventLog) -> np.ndarray:
     --------
     >>> import flowopt
     >>> m = case_rework_mask(flowopt.datasets.example_log())
-    >>> 0.0 < m.mean() < 1.0
+    >>> bool(0.0 < m.mean() < 1.0)
     True
     """
     c = log.codes()
