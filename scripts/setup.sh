@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything flowopt's demo and tests need on a fresh Debian/Ubuntu machine.
 # - system packages (only when run as root with apt-get): Graphviz `dot` for process maps, CJK fonts
-#   for Chinese labels, Chromium for the HTML report's browser test;
+#   for Chinese labels, Chromium for the HTML report's browser test, a Java 17 runtime for the Spark engine;
 # - a virtual environment in .venv with flowopt (editable) and its pm4py + dev extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ need_apt=()
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing system packages: ${need_apt[*]}" >&2
@@ -31,6 +32,6 @@ fi
 stamp=.venv/.flowopt-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[pm4py,dev]"
+  .venv/bin/python -m pip install -q -e ".[pm4py,spark,dev]"
   touch "$stamp"
 fi
