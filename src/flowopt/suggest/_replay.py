@@ -43,7 +43,7 @@ from flowopt.log import EventLog
 from flowopt.suggest._types import Saving
 
 __all__ = ["CaseArrays", "Replay", "WeekCalendar", "activity_codes", "case_arrays", "cases_where", "learn_calendars",
-           "next_weekday_release", "replay_parallel", "replay_release", "replay_remove", "step_name"]
+           "next_weekday_release", "replay_advance", "replay_parallel", "replay_release", "replay_remove", "step_name"]
 
 _NS = 1e9
 DAY = 86_400.0
@@ -127,11 +127,41 @@ def step_name(activity: str, outcome_pattern: str | None) -> str:
 
 
 def activity_codes(log: EventLog, names: Iterable[str]) -> np.ndarray:
-    """Codes of the log's activities named ``names`` (a step also matches its outcome-labelled variants)."""
+    """Codes of the log's activities named ``names``; a sign-off step also matches its outcome-labelled activities.
+
+    A step's activities come from the config's ``outcome_pattern`` or, failing that, from the sign-off
+    table the detectors use (which recognises outcomes written in activity names by itself).
+    """
     wanted = {str(n) for n in names}
+    all_names = log.codes().activity_names
     pattern = log.config.signoffs.outcome_pattern
-    codes = [i for i, a in enumerate(log.codes().activity_names) if a in wanted or step_name(a, pattern) in wanted]
-    return np.asarray(codes, dtype=np.int32)
+    codes = {i for i, a in enumerate(all_names) if a in wanted or step_name(a, pattern) in wanted}
+    missing = wanted - {all_names[i] for i in codes} - {step_name(all_names[i], pattern) for i in codes}
+    if missing:
+        steps = _signoff_activities(log)
+        index = {a: i for i, a in enumerate(all_names)}
+        for step in missing:
+            codes.update(index[a] for a in steps.get(step, ()) if a in index)
+    return np.asarray(sorted(codes), dtype=np.int32)
+
+
+_STEPS_CACHE: list[tuple[EventLog, dict[str, tuple[str, ...]]]] = []
+
+
+def _signoff_activities(log: EventLog) -> dict[str, tuple[str, ...]]:
+    """Sign-off step -> the log's activities for it (from the detectors' sign-off table; cached for one log)."""
+    for cached, steps in _STEPS_CACHE:
+        if cached is log:
+            return steps
+    from flowopt.analysis._signoff_steps import signoff_steps
+
+    try:
+        table = signoff_steps(log, log.config).steps
+        steps = {str(r.step): tuple(str(a) for a in r.activities) for r in table.itertuples(index=False)}
+    except Exception:  # noqa: BLE001 - no sign-offs recognisable: nothing to map
+        steps = {}
+    _STEPS_CACHE[:] = [(log, steps)]
+    return steps
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -344,7 +374,8 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
 
 
 def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray | None = None,
-                  arrays: CaseArrays | None = None, calendars: list[WeekCalendar | None] | None = None) -> Replay:
+                  rows: np.ndarray | None = None, arrays: CaseArrays | None = None,
+                  calendars: list[WeekCalendar | None] | None = None) -> Replay:
     """Replay every case without the given steps (their wait and service removed, later events moved up).
 
     Parameters
@@ -354,6 +385,8 @@ def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray
         Activity (or sign-off step) names to remove.
     cases : bool array, optional
         Per case number (``log.codes()`` order): remove the steps only in these cases (e.g. a fast track).
+    rows : bool array, optional
+        Per row of ``log.frame``: remove the steps only in these rows (e.g. right after another approval).
     arrays, calendars : optional
         Precomputed :func:`case_arrays` and :func:`learn_calendars` of ``log`` (reused across changes).
     """
@@ -366,6 +399,8 @@ def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray
             raise ParameterError(f"The 'cases' parameter of replay_remove must have one entry per case "
                                  f"({a.n_cases}). Got {cases.shape[0]} instead.")
         drop &= cases[a.case]
+    if rows is not None:
+        drop &= np.asarray(rows, dtype=bool)
     begin, end, keep = _retime(a, drop=drop, calendars=cals)
     before = a.throughput()
     after = a.throughput(begin, end, keep)
@@ -382,24 +417,51 @@ def replay_parallel(log: EventLog, activities: Iterable[str], *, arrays: CaseArr
 
     Within a run (two or more consecutive events of ``activities`` in one case) every step becomes ready
     when the run begins and keeps its own wait and service; the run ends when the longest one ends (the
-    maximum of their durations, not the sum). Cases where only one of the steps happened (e.g. rejected
-    at the first) are unchanged.
+    maximum of their durations, not the sum). A run needs two different steps. Cases where only one of the
+    steps happened (e.g. rejected at the first) are unchanged.
     """
     a = arrays if arrays is not None else case_arrays(log)
     cals = calendars if calendars is not None else learn_calendars(a)
-    ins = np.isin(a.act, activity_codes(log, activities))
+    step_of = np.full(len(a.names) + 1, -1, dtype=np.int64)
+    for k, name in enumerate(activities):  # loop over the chain's steps
+        step_of[activity_codes(log, [name])] = k
+    step = step_of[a.act]
+    ins = step >= 0
     m = a.act.shape[0]
     run = np.full(m, -1, dtype=np.int64)
     if m and ins.any():
         new = np.ones(m, dtype=bool)
         new[1:] = (ins[1:] != ins[:-1]) | (a.case[1:] != a.case[:-1])
         rid = np.cumsum(new) - 1
-        length = np.bincount(rid)
-        ok = ins & (length[rid] >= 2)
+        n_runs = int(rid[-1]) + 1
+        lo = np.full(n_runs, np.iinfo(np.int64).max)
+        hi = np.full(n_runs, -1)
+        np.minimum.at(lo, rid, step)
+        np.maximum.at(hi, rid, step)
+        ok = ins & (hi[rid] > lo[rid])  # a run needs two different steps: one step repeated is not a chain
         run = np.where(ok, rid, -1)
     begin, end, keep = _retime(a, run=run, calendars=cals)
     before = a.throughput()
     return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a))
+
+
+def replay_advance(log: EventLog, advance: np.ndarray, *, arrays: CaseArrays | None = None,
+                   calendars: list[WeekCalendar | None] | None = None) -> Replay:
+    """Replay every case with each row starting ``advance`` seconds earlier (a part of its wait removed).
+
+    ``advance`` has one entry per row of ``log.frame`` (0: unchanged); later events follow as in the
+    other replays.
+    """
+    a = arrays if arrays is not None else case_arrays(log)
+    cals = calendars if calendars is not None else learn_calendars(a)
+    adv = np.asarray(advance, dtype=np.float64)
+    if adv.shape[0] != a.end.shape[0]:
+        raise ParameterError(f"The 'advance' parameter of replay_advance must have one entry per event "
+                             f"({a.end.shape[0]}). Got {adv.shape[0]} instead.")
+    begin, end, keep = _retime(a, advance=np.maximum(adv, 0.0), calendars=cals)
+    before = a.throughput()
+    return Replay(before_s=before, after_s=np.minimum(a.throughput(begin, end, keep), before),
+                  period_days=_period_days(a))
 
 
 def next_weekday_release(ready: np.ndarray, origin_ns: int, time_of_day_s: float,

@@ -1,16 +1,236 @@
-"""``suggest``: findings -> ranked suggestions with estimated savings."""
+"""``suggest``: findings -> ranked suggestions, each with a saving estimated on the real cases.
+
+The catalogue (:mod:`._catalogue`) turns findings into candidate changes; this module estimates each
+one by counterfactual replay of every case (:mod:`._replay`) or, where queues decide the outcome
+(``capacity``), by a SimPy simulation fitted to the log (:mod:`._simulate`) whose per-job wait
+changes are replayed through the cases. A candidate whose saving cannot be estimated from the log
+(no matching events, no resources to simulate) is left out rather than given an invented number.
+
+Examples
+--------
+>>> import flowopt
+>>> from flowopt.analysis import Finding, Findings
+>>> log = flowopt.datasets.example_log()
+>>> f = Finding(kind="redundant_signoff", category="design", severity="high",
+...             activities=("Regional director approval",), summary="...",
+...             evidence={"step": "Regional director approval", "reason": "rubber_stamp", "protected": False,
+...                       "executions": 250, "rejections": 0, "returns": 0, "reject_rate_upper": 0.012})
+>>> s = suggest(log, Findings([f]), flowopt.discover_graph(log), log.config)
+>>> s[0].heuristic, s[0].estimated_saving.hours_per_case > 0
+('task_elimination', True)
+"""
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
+import numpy as np
+
 from flowopt.analysis import Findings
 from flowopt.discovery import ProcessGraph
+from flowopt.errors import FlowoptError
 from flowopt.log import EventLog
 from flowopt.options import Config
-from flowopt.suggest._types import Suggestions
+from flowopt.suggest._catalogue import Candidate, Change, candidates
+from flowopt.suggest._replay import (CaseArrays, Replay, WeekCalendar, activity_codes, case_arrays, cases_where,
+                                     learn_calendars, replay_advance, replay_parallel, replay_release, replay_remove)
+from flowopt.suggest._simulate import simulate_capacity
+from flowopt.suggest._types import Saving, Suggestion, Suggestions
 
-__all__ = ["suggest"]
+__all__ = ["estimate", "suggest"]
+
+_REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
 def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Config) -> Suggestions:
-    """Map findings to redesign heuristics and estimate each one's saving (work in progress)."""
-    return Suggestions([])
+    """Map findings to redesign heuristics and estimate each one's saving on the log's real cases.
+
+    Parameters
+    ----------
+    log : EventLog
+    findings : Findings
+        From the detectors (:data:`flowopt.analysis.DETECTORS`).
+    graph : ProcessGraph
+        The log's process graph (service-time statistics for some rules).
+    config : Config
+        ``signoffs.protected`` (never eliminated) and ``costs`` (prices the savings).
+
+    Returns
+    -------
+    Suggestions
+        Ranked by cost saved, then total hours saved; only suggestions with a positive estimated saving.
+    """
+    if len(log) == 0 or len(findings) == 0:
+        return Suggestions([])
+    arrays = case_arrays(log)
+    cals = learn_calendars(arrays)
+    out: list[Suggestion] = []
+    for cand in candidates(findings, graph, config):
+        try:
+            saving, extra = estimate(log, cand, config, arrays=arrays, calendars=cals)
+        except FlowoptError:
+            continue  # the log cannot support an estimate for this change: leave it out
+        if saving is None or not saving.hours_total > 0:
+            continue
+        out.append(Suggestion(heuristic=cand.heuristic, finding_ids=cand.finding_ids, action=cand.action,
+                              activities=cand.activities, estimated_saving=saving, risk=cand.risk,
+                              evidence={**cand.evidence, **extra}, protected=cand.protected))
+    return Suggestions(_best_per_subject(out))
+
+
+def _best_per_subject(items: list[Suggestion]) -> list[Suggestion]:
+    """One suggestion per heuristic and activities: the larger saving, with every finding id behind it."""
+    best: dict[tuple[str, tuple[str, ...]], Suggestion] = {}
+    ids: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    for s in items:
+        key = (s.heuristic, s.activities)
+        ids.setdefault(key, set()).update(s.finding_ids)
+        cur = best.get(key)
+        if cur is None or (s.estimated_saving.hours_total, s.id) > (cur.estimated_saving.hours_total, cur.id):
+            best[key] = s
+    out = []
+    for key, s in best.items():
+        fids = tuple(sorted(ids[key]))
+        out.append(Suggestion(heuristic=s.heuristic, finding_ids=fids, action=s.action, activities=s.activities,
+                              estimated_saving=s.estimated_saving, risk=s.risk, evidence=s.evidence,
+                              protected=s.protected))
+    return out
+
+
+def estimate(log: EventLog, cand: Candidate, config: Config, *, arrays: CaseArrays | None = None,
+             calendars: list[WeekCalendar | None] | None = None) -> tuple[Saving | None, dict[str, Any]]:
+    """The saving of one candidate, and extra evidence on how it was estimated (``None``: not estimable)."""
+    a = arrays if arrays is not None else case_arrays(log)
+    cals = calendars if calendars is not None else learn_calendars(a)
+    ch = cand.change
+    costs = config.costs
+    service_rate = costs.default_hourly if cand.heuristic in _REMOVES_WORK else None
+    kw: dict[str, Any] = {"waiting_hourly": costs.waiting_hourly, "service_hourly": service_rate,
+                          "currency": costs.currency}
+    extra: dict[str, Any] = {}
+    if ch.kind == "capacity":
+        sim = simulate_capacity(log, ch.activities[0], arrays=a, calendars=cals)
+        extra = {"simulation": {"servers_before": sim.servers_before, "servers_after": sim.servers_after,
+                                "jobs_simulated": sim.jobs, "replications": sim.replications,
+                                "utilisation_before": sim.utilisation_before, "utilisation_after": sim.utilisation_after,
+                                "wait_real_mean_h": sim.wait_real_mean_h,
+                                "wait_sim_before_mean_h": sim.wait_sim_before_mean_h,
+                                "wait_sim_after_mean_h": sim.wait_sim_after_mean_h}}
+        return sim.saving(**kw), extra
+    rep = _replay(log, ch, a, cals)
+    if rep is None or not np.any(rep.saved_s != 0):
+        return None, extra
+    if ch.kind == "release" and ch.schedule == "daily" and ch.edge is not None:
+        alt = replay_release(log, ch.edge[1], source=ch.edge[0], schedule="immediate", arrays=a, calendars=cals)
+        extra["if_case_by_case_hours_per_case"] = round(float(alt.saved_s.mean()) / 3600.0, 4)
+    return rep.saving(**kw), extra
+
+
+def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | None]) -> Replay | None:
+    if ch.kind == "remove":
+        rows, cases = _subset(log, ch, a)
+        if ch.subset is not None and rows is None and cases is None:
+            return None
+        return replay_remove(log, ch.activities, rows=rows, cases=cases, arrays=a, calendars=cals)
+    if ch.kind == "parallel":
+        return replay_parallel(log, ch.activities, arrays=a, calendars=cals)
+    if ch.kind == "release":
+        src = ch.edge[0] if ch.edge else None
+        return replay_release(log, ch.activities[0], source=src, schedule=ch.schedule or "immediate",  # type: ignore[arg-type]
+                              arrays=a, calendars=cals)
+    if ch.kind == "first_time_right":
+        return replay_remove(log, ch.activities, rows=_rework_rows(log, ch.activities, a), arrays=a, calendars=cals)
+    if ch.kind == "cut_wait":
+        adv = _cause_advance(log, ch, a)
+        return None if adv is None else replay_advance(log, adv, arrays=a, calendars=cals)
+    if ch.kind == "handoff_merge" and ch.edge is not None:
+        return replay_advance(log, _merge_advance(log, ch, a), arrays=a, calendars=cals)
+    return None
+
+
+def _prev_codes(a: CaseArrays) -> np.ndarray:
+    prev = np.full_like(a.act, -1)
+    prev[1:] = a.act[:-1]
+    prev[a.bounds[:-1][a.bounds[:-1] < a.act.shape[0]]] = -1
+    return prev
+
+
+def _subset(log: EventLog, ch: Change, a: CaseArrays) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(rows, cases) masks that restrict a removal; both ``None`` when there is no subset or it cannot be built."""
+    sub = ch.subset
+    if sub is None:
+        return None, None
+    if sub[0] == "attribute":
+        _, attr, side, thr = sub
+        return None, cases_where(log, attr, "<" if side == "below" else ">=", float(thr))
+    if sub[0] == "after":
+        return np.isin(_prev_codes(a), activity_codes(log, [sub[1]])), None
+    if sub[0] == "repeat_role":
+        role = log.frame["role"]
+        if role.isna().all():
+            return None, None
+        codes = role.cat.codes.to_numpy().astype(np.int64) if hasattr(role, "cat") else \
+            role.astype("category").cat.codes.to_numpy().astype(np.int64)
+        key = a.case * (int(codes.max()) + 2) + codes + 1
+        _, first = np.unique(key, return_index=True)
+        seen_before = np.ones(key.shape[0], dtype=bool)
+        seen_before[first] = False
+        return seen_before & (codes >= 0), None
+    if sub[0] == "rejected_by":
+        from flowopt.analysis._signoff_steps import signoff_steps
+
+        ex = signoff_steps(log, log.config).executions
+        hit = ex[(ex["step"].astype(str) == sub[1]) & ex["outcome"].isin(["rejected", "returned"])]
+        if hit.empty:
+            return None, None
+        cases = np.zeros(a.n_cases, dtype=bool)
+        cases[hit["case"].to_numpy(dtype=np.int64)] = True
+        return None, cases
+    return None, None
+
+
+def _rework_rows(log: EventLog, loop: tuple[str, ...], a: CaseArrays) -> np.ndarray:
+    """Rows that a first-time-right case would not have: every loop activity but the first one's first run."""
+    codes = activity_codes(log, loop)
+    head = activity_codes(log, loop[:1])
+    ins = np.isin(a.act, codes)
+    key = a.case * (len(a.names) + 1) + a.act
+    _, first = np.unique(key, return_index=True)
+    is_first = np.zeros(key.shape[0], dtype=bool)
+    is_first[first] = True
+    return ins & ~(np.isin(a.act, head) & is_first)
+
+
+def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | None:
+    """Per row: the seconds of the edge's wait due to ``ch.causes`` (from the wait-cause analysis)."""
+    from flowopt.analysis._waits import compute_waits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wt = compute_waits(log)
+    if wt.row.shape[0] == 0 or not all(c in wt.causes_ns for c in ch.causes):
+        return None
+    part = sum(wt.causes_ns[c].astype(np.float64) for c in ch.causes) / 1e9
+    sel = np.isin(a.act[wt.row], activity_codes(log, ch.activities))
+    if ch.edge is not None:
+        sel &= np.isin(a.act[wt.pred], activity_codes(log, [ch.edge[0]]))
+    vals = part[sel]
+    if ch.cap_at_median and vals.shape[0]:
+        vals = np.maximum(vals - float(np.median(vals)), 0.0)
+    adv = np.zeros(a.end.shape[0])
+    adv[wt.row[sel]] = vals
+    return adv if adv.any() else None
+
+
+def _merge_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray:
+    """Per row: hand-off wait above ``keep_wait_s`` on the edge, where different people did the two steps."""
+    assert ch.edge is not None
+    res = log.frame["resource"]
+    rc = res.cat.codes.to_numpy() if hasattr(res, "cat") else res.astype("category").cat.codes.to_numpy()
+    prev_rc = np.full_like(rc, -1)
+    prev_rc[1:] = rc[:-1]
+    sel = np.isin(a.act, activity_codes(log, [ch.edge[1]])) & np.isin(_prev_codes(a), activity_codes(log, [ch.edge[0]]))
+    sel &= (rc != prev_rc) | (rc < 0)
+    gap = a.begin - np.nan_to_num(a.prev_end())
+    return np.where(sel, np.maximum(gap - ch.keep_wait_s, 0.0), 0.0)
