@@ -14,7 +14,7 @@ import flowopt
 from flowopt.log import EventLog
 from strategies import RawLog, raw_logs
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NO_DEDUP = {"read": {"drop_duplicates": False}}
 
 
