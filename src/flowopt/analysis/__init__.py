@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from flowopt.analysis._bottlenecks import find_bottlenecks
 from flowopt.analysis._findings import CATEGORIES, SEVERITIES, Finding, Findings, finding_id, jsonable
 from flowopt.analysis._handoffs import handoff
+from flowopt.analysis._hotspots import find_wait_hotspots
 from flowopt.analysis._practice import practice_variation
 from flowopt.analysis._rework import rework_loop
 from flowopt.analysis._signoff_order import find_knockout_order, find_signoff_triage
@@ -24,6 +26,7 @@ Detector = Callable[[EventLog, ProcessGraph, Config], "list[Finding]"]
 
 # name -> detector; each detector module registers itself here (one line each, keep sorted by name)
 DETECTORS: dict[str, Detector] = {
+    "bottleneck": find_bottlenecks,
     "handoff": handoff,
     "knockout_order": find_knockout_order,
     "practice_variation": practice_variation,
@@ -31,4 +34,5 @@ DETECTORS: dict[str, Detector] = {
     "rework_loop": rework_loop,
     "sequential_signoffs": find_sequential_signoffs,
     "signoff_triage": find_signoff_triage,
+    "wait_hotspot": find_wait_hotspots,
 }

@@ -1,9 +1,10 @@
 """Working hours learned from the log: a weekly hour × weekday calendar per resource.
 
 A resource *works* in an hour-of-week cell (Monday 00:00–01:00 UTC is cell 0, Sunday 23:00–24:00 is
-cell 167) when the cell holds part of its activity: the cells are ranked by how many of the resource's
-start and end instants fall in them, and the busiest cells that together hold ``coverage`` (98%) of
-them are working cells — so a rare late evening does not turn the night into working time.
+cell 167) when it starts a fair share of its instances there: at least 10% of the median count of its
+non-empty cells (instances are counted by their start, by their end where the start is unknown — a
+task starts within working hours, its end may spill into overtime). So a rare late evening does not
+turn the night into working time.
 A resource with fewer than ``min_events`` instants borrows the calendar of its role (its most frequent
 role), and failing that the calendar of the whole log. Rows without a resource use their role's
 calendar, then the log's.
@@ -84,18 +85,24 @@ class Calendars:
         return ", ".join(runs) + " " + span
 
 
-def _cells_of(counts: np.ndarray, coverage: float) -> np.ndarray:
-    """Working cells of each row of ``counts`` (n, 168): the busiest cells holding ``coverage`` of the total."""
-    order = np.argsort(-counts, axis=1, kind="stable")
-    srt = np.take_along_axis(counts, order, axis=1).astype(np.float64)
-    total = srt.sum(axis=1, keepdims=True)
-    before = np.cumsum(srt, axis=1) - srt  # instants in busier cells
-    keep_sorted = (before < coverage * total) & (srt > 0)
-    cells = np.zeros_like(keep_sorted)
-    np.put_along_axis(cells, order, keep_sorted, axis=1)
+def _cells_of(counts: np.ndarray, share: float) -> np.ndarray:
+    """Working cells of each row of ``counts`` (n, 168): cells holding at least ``share`` × the median count
+    of the row's non-empty cells (so a stray late evening stays off-duty)."""
+    c = counts.astype(np.float64)
+    masked = np.where(c > 0, c, np.nan)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(np.where(np.isnan(masked).all(axis=1, keepdims=True), 0.0, masked), axis=1)
+    cells = (c > 0) & (c >= share * med[:, None])
     empty = ~cells.any(axis=1)
     cells[empty] = True  # no data: treat as always working (no unavailability can be claimed)
     return cells
+
+
+def _take(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``table[idx]`` where ``idx >= 0``, else 0 (the log's calendar)."""
+    if len(table) == 0:
+        return np.zeros(len(idx), dtype=np.int64)
+    return np.where(idx >= 0, table[np.clip(idx, 0, len(table) - 1)], 0)
 
 
 def _cell_of(t: np.ndarray) -> np.ndarray:
@@ -104,7 +111,7 @@ def _cell_of(t: np.ndarray) -> np.ndarray:
 
 
 def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_events: int = 100,
-                    coverage: float = 0.98) -> Calendars:
+                    share: float = 0.1) -> Calendars:
     """Learn a weekly working calendar per resource (falling back to role, then the whole log).
 
     Parameters
@@ -114,8 +121,8 @@ def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_eve
         Rows whose instants say nothing about working hours (e.g. scheduled batch releases).
     min_events : int
         Instants a resource (or role) needs for a calendar of its own.
-    coverage : float
-        Share of the instants the working cells must hold.
+    share : float
+        A working cell holds at least this share of the median count of the resource's non-empty cells.
 
     Examples
     --------
@@ -134,10 +141,10 @@ def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_eve
         else np.full(n, -1, dtype=np.int64)
     res_names = list(f["resource"].cat.categories) if (res >= 0).any() else []
     role_names = list(f["role"].cat.categories) if (role >= 0).any() else []
-    # instants: every known start and every end, with the row they belong to
-    has_start = (c.start != NAT) & keep
-    rows = np.concatenate([np.flatnonzero(has_start), np.flatnonzero(keep)])
-    inst = np.concatenate([c.start[has_start], c.end[keep]])
+    # instants: the start of each instance, its end where the start is unknown (work begins within working
+    # hours; ends spill into overtime)
+    rows = np.flatnonzero(keep)
+    inst = np.where(c.start[rows] != NAT, c.start[rows], c.end[rows])
     cell = _cell_of(inst)
     n_res, n_role = len(res_names), len(role_names)
     log_counts = np.bincount(cell, minlength=168)[None, :]
@@ -147,7 +154,7 @@ def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_eve
     o_of = role[rows]
     ok = o_of >= 0
     role_counts = np.bincount(o_of[ok] * 168 + cell[ok], minlength=n_role * 168).reshape(n_role, 168)
-    cells = _cells_of(np.concatenate([log_counts, role_counts, res_counts]), coverage)
+    cells = _cells_of(np.concatenate([log_counts, role_counts, res_counts]), share)
     labels = ("log", *(f"role:{r}" for r in role_names), *(f"resource:{r}" for r in res_names))
     # which calendar each role and resource uses
     role_cal = np.where(role_counts.sum(axis=1) >= min_events, 1 + np.arange(n_role), 0)
@@ -156,8 +163,7 @@ def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_eve
     if both.any() and n_role:
         pair = np.bincount(res[both] * n_role + role[both], minlength=n_res * n_role).reshape(n_res, n_role)
         main_role = np.where(pair.sum(axis=1) > 0, pair.argmax(axis=1), -1)
-    fallback = np.where(main_role >= 0, role_cal[np.maximum(main_role, 0)], 0)
+    fallback = _take(role_cal, main_role)
     res_cal = np.where(res_counts.sum(axis=1) >= min_events, 1 + n_role + np.arange(n_res), fallback)
-    row_cal = np.where(res >= 0, res_cal[np.maximum(res, 0)] if n_res else 0,
-                       np.where(role >= 0, role_cal[np.maximum(role, 0)] if n_role else 0, 0))
+    row_cal = np.where(res >= 0, _take(res_cal, res), _take(role_cal, role))
     return Calendars(cells=cells, labels=labels, row_calendar=row_cal.astype(np.int64))

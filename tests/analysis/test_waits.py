@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import flowopt
+from flowopt.analysis._batching import detect_batches
+from flowopt.analysis._calendars import learn_calendars
+from flowopt.analysis._waits import CAUSES, compute_waits, waiting_times
+from flowopt.datasets._generator import generate_lending_log
+from flowopt.errors import RowsDroppedWarning
+
+T0 = pd.Timestamp("2024-01-03", tz="UTC")  # a Wednesday
+CAUSE_COLS = [f"{c}_s" for c in CAUSES]
+
+
+def _read(df: pd.DataFrame) -> flowopt.EventLog:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RowsDroppedWarning)
+        return flowopt.read_log(df)
+
+
+def _frame(rows: list[tuple[str, str, str, str, str | None]]) -> pd.DataFrame:
+    case, act, start, end, res = zip(*rows)
+    return pd.DataFrame({"case_id": case, "activity": act, "start": pd.to_datetime(start, utc=True),
+                         "end": pd.to_datetime(end, utc=True), "resource": res})
+
+
+def _by_case(w: pd.DataFrame, case: str, activity: str) -> pd.Series:
+    return w[(w["case_id"] == case) & (w["activity"] == activity)].iloc[0]
+
+
+def test_contention_and_unavailability_on_a_hand_made_log() -> None:
+    # R works on case A 09-10 while case B (ready 08:30) waits; nobody starts anything in the 08:00 hour
+    log = _read(_frame([("A", "x", "2024-01-03 09:00", "2024-01-03 10:00", "R"),
+                        ("B", "a", "2024-01-03 07:00", "2024-01-03 08:30", "S"),
+                        ("B", "b", "2024-01-03 10:00", "2024-01-03 10:30", "R")]))
+    row = _by_case(waiting_times(log), "B", "b")
+    assert row["wait_s"] == 5400
+    assert (row["contention_s"], row["unavailability_s"], row["prioritization_s"], row["extraneous_s"]) == \
+        (3600, 1800, 0, 0)
+    assert row["contention_basis"] == "resource" and row["basis"] == "start"
+
+
+def test_prioritization_when_the_other_case_was_ready_later() -> None:
+    log = _read(_frame([("A", "w", "2024-01-03 07:00", "2024-01-03 08:45", "S"),
+                        ("A", "x", "2024-01-03 09:00", "2024-01-03 10:00", "R"),
+                        ("B", "a", "2024-01-03 07:00", "2024-01-03 08:30", "S"),
+                        ("B", "b", "2024-01-03 10:00", "2024-01-03 10:30", "R")]))
+    row = _by_case(waiting_times(log), "B", "b")
+    assert row["prioritization_s"] == 3600 and row["contention_s"] == 0
+
+
+def test_overlap_has_no_wait_and_first_events_have_no_row() -> None:
+    log = _read(_frame([("A", "x", "2024-01-03 09:00", "2024-01-03 10:00", "R"),
+                        ("A", "y", "2024-01-03 09:30", "2024-01-03 11:00", "S")]))
+    w = waiting_times(log)
+    assert len(w) == 1 and w["wait_s"].iloc[0] == 0 and (w[CAUSE_COLS] == 0).all(axis=None)
+
+
+def test_degrades_honestly_without_resources_or_starts() -> None:
+    df = _frame([("A", "x", "2024-01-03 09:00", "2024-01-03 10:00", "R"),
+                 ("B", "a", "2024-01-03 07:00", "2024-01-03 08:30", "S"),
+                 ("B", "b", "2024-01-03 10:00", "2024-01-03 10:30", "R")])
+    no_res = _read(df.drop(columns="resource"))
+    w = waiting_times(no_res)
+    assert (w["contention_s"] == 0).all() and (w["contention_basis"] == "no resource").all()
+    assert any("no resources" in n for n in compute_waits(no_res).notes)
+    no_start = _read(df.drop(columns="start").rename(columns={"end": "time"}))
+    w = waiting_times(no_start)
+    assert (w["basis"] == "completion").all() and (w["contention_s"] + w["prioritization_s"] == 0).all()
+    assert _by_case(w, "B", "b")["wait_s"] == 7200  # completion to completion
+    assert any("Starts are unknown" in n for n in compute_waits(no_start).notes)
+
+
+@st.composite
+def interval_logs(draw: st.DrawFn) -> pd.DataFrame:
+    rows = []
+    for ci in range(draw(st.integers(1, 5))):
+        t = T0 + pd.Timedelta(minutes=draw(st.integers(0, 7 * 24 * 60)))
+        for _ in range(draw(st.integers(1, 5))):
+            t = t + pd.Timedelta(minutes=draw(st.integers(-60, 3000)))
+            dur = pd.Timedelta(minutes=draw(st.integers(0, 240)))
+            res = draw(st.sampled_from(["R1", "R2", "R3", None]))
+            rows.append((f"c{ci}", draw(st.sampled_from("abcd")), t, t + dur, res))
+            t = t + dur
+    case, act, start, end, res = zip(*rows)
+    return pd.DataFrame({"case_id": case, "activity": act, "start": list(start), "end": list(end), "resource": res})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interval_logs(), st.booleans())
+def test_causes_add_up_to_the_wait(df: pd.DataFrame, drop_start: bool) -> None:
+    if drop_start:
+        df = df.drop(columns="start").rename(columns={"end": "time"})
+    log = _read(df)
+    wt = compute_waits(log)
+    parts = np.stack([wt.causes_ns[c] for c in CAUSES])
+    assert (parts >= 0).all()
+    assert (parts.sum(axis=0) == wt.wait_ns).all()  # exact, in ns, on every instance
+    w = waiting_times(log)
+    assert np.allclose(w[CAUSE_COLS].sum(axis=1), w["wait_s"], rtol=0, atol=1e-6)
+    per_edge = w.groupby(["source", "activity"], observed=True)[["wait_s", *CAUSE_COLS]].sum()
+    assert np.allclose(per_edge[CAUSE_COLS].sum(axis=1), per_edge["wait_s"], rtol=1e-12, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def batched() -> flowopt.EventLog:
+    g = generate_lending_log(600, seed=5, problems=("batching",))
+    return flowopt.read_log(g.frame, g.config)
+
+
+def test_batch_releases_found_on_their_schedule(batched: flowopt.EventLog) -> None:
+    info = detect_batches(batched)
+    assert list(info.schedules) == ["Disbursement"]
+    s = info.schedules["Disbursement"]
+    assert s["weekdays"] == ["Mon", "Thu"] and s["times"] == ["15:30"] and s["batch_size_median"] >= 10
+    w = waiting_times(batched)
+    edge = w[(w["source"] == "Contract signing") & (w["activity"] == "Disbursement")]
+    assert edge["batching_s"].sum() > 0.95 * edge["wait_s"].sum()
+
+
+def test_no_batches_in_a_healthy_flow() -> None:
+    g = generate_lending_log(600, seed=6)
+    assert detect_batches(flowopt.read_log(g.frame, g.config)).schedules == {}
+
+
+def test_calendars_learn_office_hours(batched: flowopt.EventLog) -> None:
+    cals = learn_calendars(batched)
+    labels = {lab: i for i, lab in enumerate(cals.labels)}
+    assert cals.describe(labels["role:BACKOFFICE"]) == "Mon-Fri 08-17 UTC"
+    # working seconds over one whole week = 45 h for an office calendar
+    i = np.array([labels["role:BACKOFFICE"]])
+    week = cals.working_ns(i, np.array([T0.value]), np.array([(T0 + pd.Timedelta(days=7)).value]))
+    assert int(week[0]) == 45 * 3600 * 10**9
