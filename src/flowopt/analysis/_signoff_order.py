@@ -123,7 +123,10 @@ def _threshold(log: EventLog, st: Any, g: pd.DataFrame, x: np.ndarray, neg: np.n
     ok = boundary & (up < max_rate) & (ncases >= min_cases) & (rest_n >= 5) & (rest_lo > up)
     if not ok.any():
         return None
-    i = int(np.flatnonzero(ok)[-1])
+    # of the valid cuts keep those with the fewest rejections inside, then the widest: the threshold
+    # sits just before the first rejection beyond the fast track, never inside the rejecting range
+    valid = np.flatnonzero(ok)
+    i = int(valid[k[valid] == k[valid].min()][-1])
     thr = float(xs[i + 1])  # first value outside the fast track
     fast = g.iloc[order[: i + 1]]
     t = fast["time_added_s"].to_numpy(dtype=float)

@@ -141,7 +141,7 @@ class SignoffTable:
     (``name`` | ``column`` | ``inferred``), ``protected``.
 
     ``executions``: one row per sign-off execution, in log order — ``row`` (position in ``log.frame``),
-    ``case`` (case number of ``log.codes()``), ``step``, ``activity``, ``outcome`` (approved | rejected
+    ``case`` (case number of ``log.codes()``), ``case_id``, ``step``, ``activity``, ``outcome`` (approved | rejected
     | returned | unknown), ``source``, ``resource``, ``role``, ``start_ns``, ``end_ns``, ``wait_s``,
     ``service_s`` (NaN when starts are unknown), ``time_added_s`` (wait + service: from the previous
     event's end to this one's end).
@@ -277,7 +277,7 @@ def signoff_steps(log: EventLog, config: Config | Any = None) -> SignoffTable:
     res = f["resource"].to_numpy(dtype=object)[rows]
     role = f["role"].to_numpy(dtype=object)[rows]
     ex = pd.DataFrame({
-        "row": rows.astype(np.int64), "case": case[rows], "step": steps_of_rows,
+        "row": rows.astype(np.int64), "case": case[rows], "case_id": codes.case_ids[case[rows]], "step": steps_of_rows,
         "activity": np.asarray(names, dtype=object)[act[rows]], "outcome": labels[outcome],
         "source": np.where(source == "", "none", source), "resource": res, "role": role,
         "start_ns": s, "end_ns": e, "wait_s": wait, "service_s": service, "time_added_s": added,
@@ -295,7 +295,7 @@ def _empty(has_start: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     steps = pd.DataFrame(columns=["step", "activities", "roles", "resources", "cases", "executions", "decided",
                                   "approvals", "rejections", "returns", "reject_rate", "case_reject_rate",
                                   "outcome_source", "protected"])
-    ex = pd.DataFrame(columns=["row", "case", "step", "activity", "outcome", "source", "resource", "role",
+    ex = pd.DataFrame(columns=["row", "case", "case_id", "step", "activity", "outcome", "source", "resource", "role",
                                "start_ns", "end_ns", "wait_s", "service_s", "time_added_s"])
     return steps, ex
 

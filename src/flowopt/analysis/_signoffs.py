@@ -192,6 +192,8 @@ def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Findi
             if len(sub):
                 conds.append(("repeat_same_role", f"same {key}", sub))
                 break
+        base["overall_reject_rate_upper"] = up
+        hits = []
         for reason, cond, sub in conds:
             kn = int(sub["outcome"].isin(["rejected", "returned"]).sum())
             nn = int(sub["case"].nunique())
@@ -203,10 +205,16 @@ def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Findi
             cond_ev = {"condition": cond, "condition_cases": nn, "condition_executions": len(sub),
                        "condition_rejections": kn, "condition_reject_rate": kn / len(sub),
                        "condition_reject_rate_upper": cu}
-            if overall_ok:
-                out.append(_redundant({**base, **cond_ev}, reason, cu, cond, nn, sub, min_cases, max_rate))
-            else:
-                triage.append(_conditional_triage({**base, **cond_ev, "reject_rate_upper": up}, reason, cond, nn, sub))
+            hits.append((reason, cond, sub, cu, nn, cond_ev))
+        if hits and overall_ok:  # one finding per step: the best-supported reason, the others listed
+            reason, cond, sub, cu, nn, cond_ev = max(hits, key=lambda h: (h[4], -h[3]))
+            others = [f"{h[0]}: {h[1]}" for h in hits if h[1] != cond]
+            out.append(_redundant({**base, **cond_ev, "other_reasons": others}, reason, cu, cond, nn, sub,
+                                  min_cases, max_rate))
+        elif hits:
+            for reason, cond, sub, cu, nn, cond_ev in hits:
+                triage.append(_conditional_triage({**base, **cond_ev, "reject_rate_upper": up}, reason, cond, nn,
+                                                  sub))
     return out, triage
 
 
@@ -218,16 +226,15 @@ def _redundant(ev: dict[str, Any], reason: str, upper: float, cond: str | None, 
           "time_saved_total_s": float(np.nansum(t)), "cases_affected": cases}
     what = {"rubber_stamp": f"rejected {ev['rejections'] + ev['returns']} of {ev['executions']} times",
             "never_overturns": f"never overturned an approval by {cond} ({cases} cases)",
-            "repeat_same_role": f"repeats an approval by the {str(cond).split()[-1]} ({cases} cases)"}[reason]
+            "repeat_same_role": f"repeats an approval by the {cond} ({cases} cases)"}[reason]
     guard = " (protected control: keep it, consider automating or triaging it)" if ev["protected"] else ""
     summary = (f"{step} {what}; reject rate ≤ {upper:.2%} at {ev['confidence']:.0%} confidence; "
                f"adds {_hours(ev['time_added_median_s'] or 0.0)} per case{guard}")
     sev = _finding_sev(upper, max_rate, cases, min_cases, ev["outcomes_inferred"], ev["protected"])
-    cases_ids = rows["case"].drop_duplicates().head(5).to_numpy()
+    cases_ids = rows["case_id"].drop_duplicates().head(5).to_numpy()
     return Finding(kind="redundant_signoff", category="design", severity=sev, activities=(step,), summary=summary,
                    evidence=ev, cases_affected=cases, score=float(np.nansum(t)) / 3600.0,
-                   example_cases=tuple(str(c) for c in cases_ids),
-                   id="" if cond is None else finding_id("redundant_signoff", (step,), None, f"{reason}:{cond}"))
+                   example_cases=tuple(str(c) for c in cases_ids))
 
 
 def _conditional_triage(ev: dict[str, Any], reason: str, cond: str, cases: int, rows: pd.DataFrame) -> Finding:
@@ -321,7 +328,7 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
                    f"{_hours(ev['saving_median_s'] or 0.0)} per case ({safety} evidence it is safe)")
         out.append(Finding(kind="sequential_signoffs", category="design", severity=sev, activities=(first, second),
                            summary=summary, evidence=ev, cases_affected=n_main, score=sav_total / 3600.0,
-                           example_cases=tuple(str(c) for c in main["case"].drop_duplicates().head(5))))
+                           example_cases=tuple(str(c) for c in main["case_id"].drop_duplicates().head(5))))
     out.sort(key=lambda f: -f.score)
     return out[: cfg.analysis.top_n]
 
