@@ -390,14 +390,19 @@ def candidates(findings: Iterable[Finding], graph: Any, config: Config) -> list[
     Candidates for the same heuristic, activities and change are merged (their finding ids united); a
     protected control never gets ``task_elimination`` or ``empowerment``.
     """
+    findings = list(findings)
+    # a step any finding calls protected is protected for every finding (detectors may disagree)
+    flagged = {str(x) for f in findings if bool(f.evidence.get("protected", False))
+               for x in (*f.activities, f.evidence.get("step") or "") if x}
     merged: dict[tuple[Any, ...], Candidate] = {}
     for f in findings:
         rule = _RULES.get(f.kind)
         if rule is None:
             continue
         for c in rule(f, graph, config):
-            if c.heuristic in ("task_elimination", "empowerment") and (c.protected or is_protected(c.activities, f, config)):
-                continue  # a protected control is never removed, whatever its evidence says
+            guarded = c.protected or is_protected(c.activities, f, config) or bool(flagged & set(c.activities))
+            if c.heuristic in ("task_elimination", "empowerment") and guarded:
+                continue  # a protected control is never removed, whatever one finding's evidence says
             key = (c.heuristic, c.activities, c.change)
             if key in merged:
                 old = merged[key]
