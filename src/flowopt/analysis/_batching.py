@@ -27,7 +27,7 @@ import numpy as np
 from flowopt.discovery._kernels import NAT
 from flowopt.log import EventLog
 
-__all__ = ["BatchInfo", "detect_batches"]
+__all__ = ["BatchInfo", "detect_batches", "distinct_per_group"]
 
 _DAY_NS = 86_400 * 10**9
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -49,6 +49,17 @@ class BatchInfo:
 
     release: np.ndarray
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def distinct_per_group(group: np.ndarray, item: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of distinct ``item`` values per ``group`` code (both non-negative ints), by one sort."""
+    if len(group) == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    width = int(item.max()) + 1
+    key = np.sort(group.astype(np.int64) * width + item)
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.bincount(key[first] // width, minlength=n_groups)
 
 
 def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
@@ -81,8 +92,7 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
     size = np.bincount(cid)
     first = t_s[new]
     # distinct resources per cluster (unknown resource counts as one)
-    pair = np.unique(cid * (int(res.max()) + 2) + (r_s + 1))
-    n_res = np.bincount(pair // (int(res.max()) + 2), minlength=len(size))
+    n_res = distinct_per_group(cid, r_s + 1, len(size))
     is_batch = (size >= min_size) & (size >= 3 * n_res)
     schedules: dict[str, dict[str, Any]] = {}
     c_act = a_s[new]

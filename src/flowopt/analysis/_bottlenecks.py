@@ -19,8 +19,8 @@ pressure:
   at least 2 cases and half its median length over the observed span (Theil–Sen slope), and its
   share of all open cases grows too (a log that merely ramps up is not a growing queue).
 
-Severity: :func:`._stats.severity` from the effect, a confidence (from the bootstrap CI of the median
-wait; at least 0.95 when the queue provably grows; times 0.8 when causes could not be separated) and
+Severity: :func:`._stats.severity` from the effect, a confidence (from the 95% order-statistic CI of
+the median wait; at least 0.95 when the queue provably grows; times 0.8 when causes could not be separated) and
 the number of cases.
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from flowopt.analysis._findings import Finding
 from flowopt.analysis._hotspots import _config, _h, throughput_total_s
-from flowopt.analysis._stats import bootstrap_median_ci, mann_kendall, severity
+from flowopt.analysis._stats import mann_kendall, median_ci, severity
 from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT
@@ -51,7 +51,8 @@ _MIN_GROWTH = 2.0  # cases the queue must grow by over the observed span
 
 def _weekly(q: np.ndarray) -> np.ndarray:
     k = len(q) // 7
-    return q[: k * 7].reshape(k, 7).mean(axis=1)
+    out: np.ndarray = q[: k * 7].reshape(k, 7).mean(axis=1)
+    return out
 
 
 def queue_trend(enabled_ns: np.ndarray, began_ns: np.ndarray, case_first_ns: np.ndarray | None = None,
@@ -196,7 +197,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
         pressure = (util is not None and util >= _UTIL_PRESSURE) or trend["trend"] == "increasing"
         if not pressure:
             continue
-        lo, hi = bootstrap_median_ci(w, seed=int(a))
+        lo, hi = median_ci(w)
         conf = float(np.clip(1.0 - (hi - lo) / (2.0 * wait_med), 0.0, 1.0)) if wait_med > 0 else 0.0
         if trend["trend"] == "increasing":
             conf = max(conf, 0.95)
@@ -227,7 +228,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
             "share_of_throughput": effect, "wait_share_of_throughput": wait_tot / tp_total,
             "queue_trend": trend, "utilisation": util, "causes": causes,
             "causes_separated": sep_share >= 0.5, "confidence": round(conf, 4),
-            "resources": int(len(np.unique(res[a_rows][res[a_rows] >= 0]))), "example_cases": examples,
+            "resources": len(np.unique(res[a_rows][res[a_rows] >= 0])), "example_cases": examples,
             "notes": list(wt.notes),
         }
         out.append(Finding(kind="bottleneck", category="design", severity=sev, activities=(name,), summary=summary,

@@ -51,7 +51,8 @@ class Calendars:
 
     def working_ns(self, calendar: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
         """Working nanoseconds between ``t1`` and ``t2`` (int64 ns, ``t1 <= t2``) on each row's calendar."""
-        return self._cum(calendar, t2) - self._cum(calendar, t1)
+        out: np.ndarray = self._cum(calendar, t2) - self._cum(calendar, t1)
+        return out
 
     def _cum(self, calendar: np.ndarray, t: np.ndarray) -> np.ndarray:
         cell_ns = self.cells.astype(np.int64) * HOUR_NS
@@ -62,7 +63,8 @@ class Calendars:
         hour = within // HOUR_NS
         frac = within - hour * HOUR_NS
         cal = np.asarray(calendar, dtype=np.int64)
-        return week * prefix[cal, 168] + prefix[cal, hour] + self.cells[cal, hour] * frac
+        out: np.ndarray = week * prefix[cal, 168] + prefix[cal, hour] + self.cells[cal, hour] * frac
+        return out
 
     def describe(self, calendar: int) -> str:
         """A short text such as ``"Mon-Fri 08-17 UTC"`` (days with any working hour and their hour span)."""
@@ -102,12 +104,14 @@ def _take(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``table[idx]`` where ``idx >= 0``, else 0 (the log's calendar)."""
     if len(table) == 0:
         return np.zeros(len(idx), dtype=np.int64)
-    return np.where(idx >= 0, table[np.clip(idx, 0, len(table) - 1)], 0)
+    out: np.ndarray = np.where(idx >= 0, table[np.clip(idx, 0, len(table) - 1)], 0)
+    return out
 
 
 def _cell_of(t: np.ndarray) -> np.ndarray:
     s = t - _MONDAY_NS
-    return (s - np.floor_divide(s, WEEK_NS) * WEEK_NS) // HOUR_NS
+    out: np.ndarray = (s - np.floor_divide(s, WEEK_NS) * WEEK_NS) // HOUR_NS
+    return out
 
 
 def learn_calendars(log: EventLog, *, exclude: np.ndarray | None = None, min_events: int = 100,

@@ -8,8 +8,8 @@ Each directly-follows edge ``a -> b`` gathers the waits of the instances of ``b`
   edge's total wait ÷ the total throughput time of all cases, at least 2%), and
 - it ranks in the ``analysis.top_n`` edges by total wait or by p90 wait.
 
-Severity comes from :func:`._stats.severity`: the effect, times a confidence from the bootstrap CI
-of the edge's median wait (a wide interval lowers it), and the number of cases — so a handful of
+Severity comes from :func:`._stats.severity`: the effect, times a confidence from the 95% CI
+(order statistics) of the edge's median wait (a wide interval lowers it), and the number of cases — so a handful of
 cases never makes a ``high`` finding. The category follows the dominant cause: ``design`` when
 batching, contention, prioritization or unavailability dominate; when extraneous waiting dominates,
 ``communication`` if the hand-off mostly crosses roles (or resources, when roles are unknown),
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from flowopt.analysis._findings import Finding
-from flowopt.analysis._stats import bootstrap_median_ci, severity
+from flowopt.analysis._batching import distinct_per_group
+from flowopt.analysis._findings import Category, Finding
+from flowopt.analysis._stats import median_ci, severity
 from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT, group_stats
@@ -113,11 +114,13 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     names = c.activity_names
     a_n = len(names)
     key = c.activity[wt.pred].astype(np.int64) * a_n + c.activity[wt.row]
-    uniq, inv = np.unique(key, return_inverse=True)
+    present = np.bincount(key, minlength=a_n * a_n) > 0
+    uniq = np.flatnonzero(present)
+    inv = (np.cumsum(present) - 1)[key]
     g = len(uniq)
     wait_s = wt.wait_ns / _NS
     st = group_stats(inv, wait_s, g)
-    cases = np.bincount(np.unique(inv * (len(c.case_start)) + c.case[wt.row]) // len(c.case_start), minlength=g)
+    cases = distinct_per_group(inv, c.case[wt.row], g)
     cause_tot = {k: np.bincount(inv, weights=wt.causes_ns[k] / _NS, minlength=g) for k in CAUSES}
     tp_total, _ = throughput_total_s(log)
     all_wait = float(wait_s.sum())
@@ -132,10 +135,13 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     pick = np.flatnonzero(eligible & ((rank_total <= top_n) | (rank_p90 <= top_n)))
     basis_known = np.bincount(inv, weights=wt.start_known.astype(float), minlength=g)
     out: list[Finding] = []
+    by_edge = np.argsort(inv, kind="stable")
+    edge_lo = np.searchsorted(inv[by_edge], np.arange(g + 1))
     for e in pick:  # loop over edges
-        sel = inv == e
+        sel = np.zeros(len(inv), dtype=bool)
+        sel[by_edge[edge_lo[e]:edge_lo[e + 1]]] = True
         w = wait_s[sel]
-        lo, hi = bootstrap_median_ci(w, seed=int(e))
+        lo, hi = median_ci(w)
         med = float(st.median[e])
         conf = float(np.clip(1.0 - (hi - lo) / (2.0 * med), 0.0, 1.0)) if med > 0 else 0.0
         causes = {k: float(cause_tot[k][e]) for k in CAUSES}
@@ -147,6 +153,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
             continue
         src, tgt = names[uniq[e] // a_n], names[uniq[e] % a_n]
         handoff = _handoff(log, wt, sel)
+        category: Category
         if dominant != "extraneous":
             category = "design"
         else:

@@ -195,7 +195,14 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     bounds = np.searchsorted(r_s, np.arange(len(res_names) + 1))
     shared: list[str] = []
     need = sk & (r_j >= 0) & (working > 0)
-    for r in np.unique(r_j[need]):  # loop over resources
+    q_all = np.flatnonzero(need)
+    q_all = q_all[np.argsort(r_j[q_all], kind="stable")]
+    q_res = r_j[q_all]
+    q_bounds = np.searchsorted(q_res, np.arange(len(res_names) + 1))
+    sk_rows = np.flatnonzero(sk & (r_j >= 0))
+    sk_rows = sk_rows[np.argsort(r_j[sk_rows], kind="stable")]
+    sk_bounds = np.searchsorted(r_j[sk_rows], np.arange(len(res_names) + 1))
+    for r in np.flatnonzero(np.diff(q_bounds) > 0):  # loop over resources
         lo_r, hi_r = bounds[r], bounds[r + 1]
         idx = order[lo_r:hi_r]
         S, E = start[idx], end[idx]
@@ -204,9 +211,9 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
         overlapped[1:] = S[1:] < cm[:-1]
         if len(idx) > 1 and overlapped[1:].mean() > _MULTI_SHARE:
             shared.append(str(res_names[r]))
-            basis[(r_j == r) & sk] = "shared resource"
+            basis[sk_rows[sk_bounds[r]:sk_bounds[r + 1]]] = "shared resource"
             continue
-        q = np.flatnonzero(need & (r_j == r))
+        q = q_all[q_bounds[r]:q_bounds[r + 1]]
         a, b = t1[q], t2[q]
         lo = np.searchsorted(cm, a, side="right")  # first instance that may still run at a
         hi = np.searchsorted(S, b, side="left")  # instances starting before b
