@@ -125,3 +125,17 @@ def test_case_rework_mask_and_bad_parameter() -> None:
     with pytest.raises(ParameterError, match="'min_share' parameter of rework_loop"):
         rework_loop(log, None, flowopt.Config(), min_share=1.5)
     assert np.all(case_rework_mask(log) == np.array([True, False]))
+
+
+def test_block_repeated_in_the_same_cases_is_one_finding() -> None:
+    block = [("Select offer", "ann"), ("Create offer", "ann"), ("Send offer", "sys")]
+    twice = block + block + [("Accept", "cat")]
+    once = block + [("Accept", "cat")]
+    seqs = {f"T{i:03d}": twice for i in range(35)} | {f"O{i:03d}": once for i in range(35)}
+    log = flowopt.read_log(_frame(seqs))
+    found = [f for f in rework_loop(log, None, flowopt.Config()) if f.evidence["pattern"] == "repeat"]
+    assert len(found) == 1
+    f = found[0]
+    assert f.activities == ("Select offer", "Create offer", "Send offer", "Select offer")
+    # from the first Select offer ending (0.5 h) to the second Send offer ending (5.5 h)
+    assert f.evidence["extra_time_per_case_s"] == pytest.approx(5 * 3600)

@@ -7,7 +7,10 @@ event's start minus the previous event's end, see :func:`flowopt.discovery.edge_
 The detector compares like with like: for each receiving activity ``b`` it compares the waits before
 ``b`` when the work arrives from another role with the waits when the same role carries on. Both sides
 wait in the same queue for the same step, so a difference is what the hand-off itself costs (someone
-has to notice, pick up and understand the case). A finding needs ``config.analysis.min_events``
+has to notice, pick up and understand the case). Transitions ``b → b`` (the same step continued) are
+left out of both sides, and when the log has start times only transitions into an event with a known
+start are compared (an atomic event has no queue; without any start times, waits run completion to
+completion, see ``wait_basis``). A finding needs ``config.analysis.min_events``
 transitions on each side and ``config.analysis.min_cases`` cases, a one-sided Mann–Whitney test that
 survives Holm's correction over all activities tested, a rank-biserial effect of at least 0.3, and a
 median wait added of at least ``min_wait_added_s``. Activities that never receive work from their own
@@ -21,10 +24,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from flowopt.analysis._costs import party_codes
+from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._stats import severity
 from flowopt.discovery import ProcessGraph, edge_waits
+from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.options import Config
@@ -80,7 +84,7 @@ def handoff_stats(log: EventLog) -> dict[str, Any]:
     >>> s["level"], s["handoffs_per_case"] > 1
     ('role', True)
     """
-    level, i, wait, p0, p1 = _pairs(log)
+    level, _, wait, p0, p1 = _pairs(log)
     n_cases = log.n_cases
     if not level or n_cases == 0:
         return {"level": None, "handoffs_per_case": None, "handoff_share": None, "wait_median_across_s": None,
@@ -143,7 +147,12 @@ def handoff(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha:
     c = log.codes()
     min_events = max(2, int(config.analysis.min_events))
     min_cases = max(1, int(config.analysis.min_cases))
-    known = (p0 >= 0) & (p1 >= 0)
+    # a -> a (the same step continued, e.g. a work item split in sessions) is not an arrival in b's queue
+    known = (p0 >= 0) & (p1 >= 0) & (c.activity[i] != c.activity[i + 1])
+    basis = "completion"
+    if log.has_start:  # compare true waits only: atomic events (no start) have no queue to wait in
+        known &= c.start[i + 1] != NAT
+        basis = "start"
     across = known & (p0 != p1)
     within = known & (p0 == p1)
     target = c.activity[i + 1].astype(np.int64)
@@ -173,7 +182,7 @@ def handoff(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha:
         if pa >= alpha or effect < min_effect or added < min_wait_added_s:
             continue
         ra = rows[across[rows]]
-        cases = int(len(np.unique(c.case[i[ra]])))
+        cases = len(distinct(c.case[i[ra]]))
         sev = severity(effect, 1.0 - float(pa), cases, min_support=min_cases)
         if sev is None:
             continue
@@ -187,12 +196,12 @@ def handoff(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha:
         evidence = {
             "activity": names[b], "level": level, "to_party": to_name,
             "from_parties": {cats[int(src_party[k])]: int(src_n[k]) for k in top},
-            "across_count": int(len(x)), "within_count": int(len(y)),
+            "across_count": len(x), "within_count": len(y),
             "wait_median_across_s": med_x, "wait_median_within_s": med_y,
             "wait_p90_across_s": float(np.percentile(x, 90)),
             "wait_added_median_s": added, "wait_added_total_s": total_added,
             "effect": effect, "p_value": p, "p_adjusted": float(pa),
-            "handoffs_per_case": stats["handoffs_per_case"],
+            "handoffs_per_case": stats["handoffs_per_case"], "wait_basis": basis,
         }
         summary = (f"Work handed to {names[b]} ({to_name}) from another {level} waits {med_x / 3600:.1f} h "
                    f"median vs {med_y / 3600:.1f} h when the same {level} carries on ({len(x):,} hand-offs)")

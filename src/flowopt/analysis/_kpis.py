@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowopt.analysis._costs import cost_table
+from flowopt.analysis._costs import cost_table, distinct
 from flowopt.analysis._handoffs import handoff_stats
 from flowopt.analysis._rework import case_rework_mask
 from flowopt.analysis._stats import mann_kendall
@@ -108,7 +108,7 @@ def compute_kpis(log: EventLog, graph: ProcessGraph | None, config: Config) -> d
                 "throughput_mean_s": float(tp.mean())})
 
     stage_tp = _stage_throughput(log, begin)
-    out["stage_throughput"] = {s: {"p50_s": _pct(v, 50), "p90_s": _pct(v, 90), "cases": int(len(v))}
+    out["stage_throughput"] = {s: {"p50_s": _pct(v, 50), "p90_s": _pct(v, 90), "cases": len(v)}
                                for s, v in stage_tp.items()}
     sla = config.sla
     out["sla_throughput_hours"] = sla.throughput_hours
@@ -220,8 +220,8 @@ def _complaints(log: EventLog, c: Any, begin: np.ndarray, config: Config, notes:
         notes["complaint_rate"] = "no complaint activity (after_service, named like complaint / 投诉) in the log"
         return res
     n_cases = len(c.case_start) - 1
-    res["complaint_rate"] = float(len(np.unique(c.case[cp_rows])) / n_cases)
-    res["complaints"] = int(len(cp_rows))
+    res["complaint_rate"] = float(len(distinct(c.case[cp_rows])) / n_cases)
+    res["complaints"] = len(cp_rows)
     # response: the case's next activity
     nxt = cp_rows + 1
     has_next = (nxt < n) & (c.case[np.minimum(nxt, n - 1)] == c.case[cp_rows])

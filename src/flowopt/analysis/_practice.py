@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from flowopt.analysis._costs import party_codes
+from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
 from flowopt.analysis._stats import severity
@@ -191,14 +191,14 @@ def _duration_finding(t: dict[str, Any], pa: float, service: np.ndarray, c: Any,
         return None
     flagged.sort(key=lambda z: (-abs(z[0][5]), z[0][0]))
     rows = np.concatenate([q[1] for q, _ in flagged])
-    cases = int(len(np.unique(c.case[rows])))
+    cases = len(distinct(c.case[rows]))
     effect = abs(flagged[0][0][5])
     sev = severity(effect, 1.0 - max(pa, flagged[0][1]), cases, min_support=min_cases)
     if sev is None:
         return None
     act = names[t["act"]]
     level = t["level"]
-    group_ev = {cats[q[0]]: {"events": int(len(q[1])), "service_median_s": q[2], "rest_median_s": q[3],
+    group_ev = {cats[q[0]]: {"events": len(q[1]), "service_median_s": q[2], "rest_median_s": q[3],
                              "ratio": q[4], "effect": q[5], "p_adjusted": float(pj)} for q, pj in flagged}
     lead, _ = flagged[0]
     direction = "slower" if lead[4] > 1 else "faster"
@@ -226,12 +226,14 @@ def _path_finding(t: dict[str, Any], pa: float, service: np.ndarray, c: Any, nam
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
     resid = (table - expected) / np.sqrt(np.maximum(expected, 1e-12))
     gi, ci = np.unravel_index(int(np.argmax(np.abs(resid))), resid.shape)
-    label = lambda k: "[end]" if k == len(names) else ("other" if k < 0 else names[k])  # noqa: E731
+    def label(k: int) -> str:
+        return "[end]" if k == len(names) else ("other" if k < 0 else names[k])
+
     share = table / table.sum(axis=1, keepdims=True)
     rest = np.delete(table, gi, axis=0)
     rest_share = rest[:, ci].sum() / rest.sum() if rest.sum() else float("nan")
     g_rows = groups[gi][1]
-    cases = int(len(np.unique(c.case[np.concatenate([r for _, r in groups])])))
+    cases = len(distinct(c.case[np.concatenate([r for _, r in groups])]))
     sev = severity(float(min(1.0, v)), 1.0 - pa, cases, min_support=min_cases)
     if sev is None:
         return None
@@ -242,12 +244,12 @@ def _path_finding(t: dict[str, Any], pa: float, service: np.ndarray, c: Any, nam
     evidence = {"activity": act, "dimension": "path", "level": level, "test": "chi2", "statistic": t["stat"],
                 "dof": t["dof"], "p_value": t["p"], "p_adjusted": pa, "effect": v, "cramers_v": v,
                 "groups_tested": len(groups),
-                "groups": {cats[g]: {"events": int(len(r)),
+                "groups": {cats[g]: {"events": len(r),
                                      "next": {label(k): float(share[j, m]) for m, k in enumerate(cols)}}
                            for j, (g, r) in enumerate(groups)},
                 "most_different": {"group": cats[groups[gi][0]], "next": label(cols[ci]),
                                    "share": float(share[gi, ci]), "rest_share": float(rest_share),
-                                   "events": int(len(g_rows))}}
+                                   "events": len(g_rows)}}
     return Finding(kind="practice_variation", category="practice", severity=sev, activities=(act,),
                    summary=summary, evidence=evidence, cases_affected=cases, score=float(v) * cases / 100.0,
                    id=finding_id("practice_variation", (act,), None, extra=f"path:{level}"))

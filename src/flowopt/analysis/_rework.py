@@ -6,7 +6,8 @@ Three patterns, all found with vectorised passes over the log's integer codes:
   step and the check runs again). Time added per case: the sum, over its loops, of the time from the
   first ``a`` ending to the repeated ``a`` ending.
 - ``repeat`` — an activity done more than once in a case where no reported loop explains it (``a → a``
-  or a longer way round; the ``a`` and ``b`` of a reported loop in that case count as explained). Time added: from the first occurrence's end to the last repeat's end.
+  or a longer way round; the ``a`` and ``b`` of a reported loop in that case count as explained).
+  Activities repeated in exactly the same cases form one block (``a → b → c → a``). Time added: from the first occurrence's end to the last repeat's end.
 - ``ping_pong`` — the case handed back and forth between two roles (or two resources when the log has
   no roles): ``X → Y → X → Y`` after merging consecutive events of the same party. Time added: from the
   first hand-over to ``Y`` being done to the end of the last bounce.
@@ -43,7 +44,7 @@ __all__ = ["SEND_BACK", "case_rework_mask", "rework_loop"]
 
 _NS = 1e9
 SEND_BACK = re.compile(
-    r"missing|request|return|send[\s_-]?back|clarif|correct|resubmi|complet|amend|additional|incomplete|"
+    r"missing|request|return|sen[dt][\s_-]?back|clarif|correct|resubmi|complet|amend|additional|incomplete|"
     r"补充|补正|补件|退回|退件|重新提交|完善|更正|补交|补材料|返回", re.IGNORECASE)
 """Activity names that mean the process sends the case back by design."""
 
@@ -173,12 +174,12 @@ def rework_loop(log: EventLog, graph: ProcessGraph | None, config: Config, *,
         k, cs, ex, co = _group_per_case(loop_key, c.case[i], loop_extra, loop_cost, n_cases)
         ukeys, ncases = np.unique(k, return_counts=True)
         big = ukeys[ncases >= min_cases]
-        counts = dict(zip(ukeys.tolist(), ncases.tolist()))
+        loop_counts = dict(zip(ukeys.tolist(), ncases.tolist()))
         groups = _split(k, big)
-        for key in sorted(big.tolist(), key=lambda q: (-counts[q], q)):
+        for key in sorted(big.tolist(), key=lambda q: (-loop_counts[q], q)):
             x, y = divmod(key, a)
             rev = y * a + x
-            if rev in reported_loops or counts.get(rev, 0) > counts[key]:
+            if rev in reported_loops or loop_counts.get(rev, 0) > loop_counts[key]:
                 continue  # b -> a -> b is the same loop seen from the other side
             reported_loops.add(key)
             rows = groups[key]
@@ -210,10 +211,25 @@ def rework_loop(log: EventLog, graph: ProcessGraph | None, config: Config, *,
         ukeys, ncases = np.unique(r_act, return_counts=True)
         big = ukeys[ncases >= min_cases]
         groups = _split(r_act, big)
+        r_pos = (first[rk] - c.case_start[r_case]).astype(np.float64)
+        # activities repeated in exactly the same cases repeat together (a block such as
+        # O_SELECTED → O_CREATED → O_SENT): one finding, spanning from the block's first end to its last
+        blocks: dict[bytes, list[int]] = {}
         for act in big.tolist():
-            rows = groups[act]
-            candidates.append(_Candidate("repeat", (names[act], names[act]), "activity", r_case[rows],
-                                         r_extra[rows], r_cost[rows]))
+            blocks.setdefault(r_case[groups[act]].tobytes(), []).append(act)
+        for acts in blocks.values():
+            rows0 = groups[acts[0]]
+            acts = sorted(acts, key=lambda q: (float(np.median(r_pos[groups[q]])), q))
+            if len(acts) == 1:
+                extra_s, extra_cost = r_extra[rows0], r_cost[rows0]
+            else:
+                lo = np.min([end[first[rk[groups[q]]]] for q in acts], axis=0)
+                hi = np.max([end[last[rk[groups[q]]]] for q in acts], axis=0)
+                extra_s = (hi - lo).astype(np.float64) / _NS
+                costs = np.array([r_cost[groups[q]] for q in acts])
+                extra_cost = np.where(np.isnan(costs).all(axis=0), np.nan, np.nansum(costs, axis=0))
+            seq = tuple(names[q] for q in acts) + (names[acts[0]],)
+            candidates.append(_Candidate("repeat", seq, "activity", r_case[rows0], extra_s, extra_cost))
 
     # ---- ping-pong between roles (or resources)
     level = "role" if log.has_role else ("resource" if log.has_resource else "")
