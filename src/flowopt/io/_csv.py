@@ -136,11 +136,13 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
         malformed.append((int(row.number) - 1 if row.number is not None else -1, str(row.text)))
         return "skip"
 
-    header_line = next(csv.reader(io.StringIO(text_head.splitlines()[0]), delimiter=delim))
+    lines = text_head.split("\n")
+    blank = next((i for i, ln in enumerate(lines) if ln.strip()), 0)  # leading blank lines: pyarrow counts them
+    header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
     names = [h.strip() for h in header_line]
     names = _dedupe_names(names)
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
-                                  skip_rows=1, block_size=1 << 24)
+                                  skip_rows=blank + 1, block_size=1 << 24)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
 
@@ -166,7 +168,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
             # mixed encodings: a few rows are not UTF-8; GB18030 decodes both Chinese legacy text and ASCII
             malformed.clear()
             enc = "gb18030"
-            read_opts = pacsv.ReadOptions(encoding=enc, column_names=names, skip_rows=1, block_size=1 << 24)
+            read_opts = pacsv.ReadOptions(encoding=enc, column_names=names, skip_rows=blank + 1, block_size=1 << 24)
             try:
                 table = _read(True, read_opts)
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
@@ -182,7 +184,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     if any(m[0] < 0 for m in malformed):
         # the multi-threaded reader does not know row numbers: read again, single-threaded, to report them
         malformed.clear()
-        single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=1,
+        single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=blank + 1,
                                    block_size=1 << 24, use_threads=False)
         try:
             table = _read(True, single)

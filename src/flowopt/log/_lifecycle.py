@@ -45,8 +45,7 @@ def _reflect(group: np.ndarray, plus: np.ndarray) -> np.ndarray:
     s = pd.Series(step).groupby(group, sort=False).cumsum().to_numpy()
     m = pd.Series(s).groupby(group, sort=False).cummin().to_numpy()
     m = np.minimum(m, 0)
-    prev = np.empty_like(m)
-    prev[0] = 0
+    prev = np.zeros_like(m)  # also fine when no row is left (prev[0] would not exist)
     prev[1:] = m[:-1]
     first = np.ones(len(group), dtype=bool)
     first[1:] = group[1:] != group[:-1]
