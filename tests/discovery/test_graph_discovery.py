@@ -4,20 +4,21 @@ computation, and the flow-conservation / duplication properties hold on generate
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import raw_logs
 
 import flowopt
 from flowopt.discovery import END, START, edge_waits
 from flowopt.io._pm4py import import_pm4py
 from flowopt.log import EventLog
+from strategies import raw_logs
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LOGS = ["BPIC_2012_W.csv.gz", "DomesticDeclarations.xes.gz", "RequestForPayment.xes.gz", "bpic2012.xes.gz",
