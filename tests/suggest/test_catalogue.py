@@ -181,3 +181,12 @@ def test_protected_control_is_never_eliminated(findings: list[Finding], patterns
                 assert a not in flagged
                 assert not any(re.search(p, a, re.IGNORECASE) for p in patterns)
                 assert not is_protected([a], None, config)
+
+
+def test_busy_bottleneck_gets_capacity_whatever_the_label() -> None:
+    b = _f("bottleneck", ("Document check",), {"activity": "Document check", "utilisation": 0.87,
+                                                "causes": {**ZERO, "unavailability": 8.0, "contention": 1.5}})
+    assert sorted(_one(b)) == ["calendar_alignment", "capacity"]
+    calm = _f("bottleneck", ("Document check",), {"activity": "Document check", "utilisation": 0.5,
+                                                   "causes": {**ZERO, "unavailability": 8.0, "contention": 1.5}})
+    assert _one(calm) == ["calendar_alignment"]

@@ -14,7 +14,7 @@ are missing proposes nothing: no number is ever invented.
 | ``knockout_order`` | ``knockout_reordering`` |
 | ``signoff_triage`` (attribute threshold or prior approval) | ``triage`` (protected: a lighter automated check) |
 | ``wait_hotspot`` / ``bottleneck`` by batching | ``batch_frequency`` |
-| ``wait_hotspot`` / ``bottleneck`` by contention | ``capacity`` |
+| ``wait_hotspot`` / ``bottleneck`` by contention (>= 20% of the wait), ``bottleneck`` >= 80% busy | ``capacity`` |
 | ``wait_hotspot`` / ``bottleneck`` by unavailability | ``calendar_alignment`` |
 | ``wait_hotspot`` extraneous, ``rework_loop`` | ``contact_reduction`` |
 | ``handoff`` between short steps | ``task_composition`` |
@@ -50,6 +50,7 @@ from flowopt.options import Config
 __all__ = ["Candidate", "Change", "candidates", "is_protected"]
 
 _CONTENTION_SHARE = 0.2  # contention this large a share of a wait earns a capacity suggestion even if not dominant
+_BUSY = 0.8  # a bottleneck's pool at least this busy earns a capacity suggestion
 ChangeKind = Literal["remove", "parallel", "release", "capacity", "cut_wait", "first_time_right", "handoff_merge"]
 
 
@@ -327,6 +328,11 @@ def _automation(f: Finding, target: str, svc: float, p90: float, config: Config)
 
 def _bottleneck(f: Finding, graph: Any, config: Config) -> list[Candidate]:
     out = _by_cause(f, graph, config)
+    util = _num(f.evidence, "utilisation")
+    if util is not None and util >= _BUSY and isinstance(f.evidence.get("causes"), Mapping) \
+            and not any(c.heuristic == "capacity" for c in out):
+        # a pool this busy queues whatever the wait is labelled (nights in a long queue read as off-duty time)
+        out += _by_cause(_with_dominant(f, "contention"), graph, config)
     if out:
         return out
     ev = f.evidence
