@@ -8,8 +8,17 @@ import pytest
 
 import flowopt
 from flowopt.errors import ParameterError
-from flowopt.suggest._replay import (WeekCalendar, case_arrays, learn_calendars, next_weekday_release, replay_advance,
-                                     replay_parallel, replay_release, replay_remove, step_name)
+from flowopt.suggest._replay import (
+    WeekCalendar,
+    case_arrays,
+    learn_calendars,
+    next_weekday_release,
+    replay_advance,
+    replay_parallel,
+    replay_release,
+    replay_remove,
+    step_name,
+)
 
 T0 = pd.Timestamp("2024-01-01 00:00", tz="UTC")  # a Monday
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_costs_price_the_saving() -> None:
     g, a = _run("rubber_stamp")
     config = {**g.config, "costs": {"currency": "CNY", "waiting_hourly": 2.0, "default_hourly": 300.0}}
     log = flowopt.read_log(g.frame, config)
-    s = [x for x in suggest(log, a.findings, a.graph, log.config) if x.heuristic == "task_elimination"][0]
+    s = next(x for x in suggest(log, a.findings, a.graph, log.config) if x.heuristic == "task_elimination")
     sv = s.estimated_saving
     assert sv.currency == "CNY" and sv.cost_total > sv.hours_total * 2.0  # waiting plus the work no longer done
 

@@ -8,7 +8,7 @@ generator supports and several seeds.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -38,9 +38,11 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -107,7 +109,7 @@ def _h(seconds: float | None) -> str:
 def _num(ev: Mapping[str, Any], *keys: str) -> float | None:
     for k in keys:
         v = ev.get(k)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v):
             return float(v)
     return None
 
@@ -233,7 +235,7 @@ def _triage(f: Finding, graph: Any, config: Config) -> list[Candidate]:
     return [Candidate(
         heuristic="triage", finding_ids=(f.id,), activities=(str(step),), protected=prot,
         action=f"Fast-track '{step}' for cases with {where}{rate}: {how} for them, the full check for the rest.",
-        risk=str(ev.get("risk") or f"Sample fast-tracked cases to confirm the reject rate stays low."),
+        risk=str(ev.get("risk") or "Sample fast-tracked cases to confirm the reject rate stays low."),
         change=Change(kind="remove", activities=(str(step),), subset=subset),
         evidence={"basis": basis, "fast_track": ev.get("fast_track", where), "fast_track_cases": ev.get("fast_track_cases"),
                   "scenario": "fast-tracked cases skip the manual step (protected: an instant automated check)"})]
@@ -264,8 +266,8 @@ def _by_cause(f: Finding, graph: Any, config: Config) -> list[Candidate]:
             heuristic="batch_frequency", finding_ids=(f.id,), activities=(target,),
             action=f"Run '{target}' {plan} instead of in batches{now}: cases wait {_h(_num(ev, 'wait_median_s'))} "
                    f"median {where}, {share:.0%} of it for the batch.",
-            risk=(f"Batches often exist for a reason (bank cut-offs, a payment file per run, a person's fixed slot): "
-                  f"check the cost per run and whether downstream systems accept more frequent releases."),
+            risk=("Batches often exist for a reason (bank cut-offs, a payment file per run, a person's fixed slot): "
+                  "check the cost per run and whether downstream systems accept more frequent releases."),
             change=Change(kind="release", activities=(target,), edge=edge, schedule=schedule),
             evidence={**base_ev, "schedule_now": sched.get("schedule") if isinstance(sched, Mapping) else None,
                       "schedule_new": schedule})]

@@ -31,8 +31,9 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -177,7 +178,7 @@ class Replay:
     @property
     def saved_s(self) -> np.ndarray:
         """Seconds saved per case (negative: the case got slower)."""
-        return self.before_s - self.after_s
+        return np.asarray(self.before_s - self.after_s, dtype=np.float64)
 
     def saving(self, *, n_boot: int = 200, seed: int = 0, waiting_hourly: float | None = None,
                service_hourly: float | None = None, currency: str | None = None,
@@ -255,7 +256,7 @@ class WeekCalendar:
         """Working seconds elapsed at clock seconds ``t`` (since 1970)."""
         rank = np.concatenate([[0], np.cumsum(self.mask)])
         week, h, within = self._parts(t)
-        return week * rank[-1] * HOUR + rank[h] * HOUR + np.where(self.mask[h], within, 0.0)
+        return np.asarray(week * rank[-1] * HOUR + rank[h] * HOUR + np.where(self.mask[h], within, 0.0), dtype=np.float64)
 
     def from_work(self, w: np.ndarray) -> np.ndarray:
         """Clock seconds at which ``w`` working seconds have elapsed (a boundary maps to the next opening)."""
@@ -317,10 +318,10 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     if m == 0 or not touched.any():
         return begin, end, keep
     cal_idx = np.full(len(a.names), -1, dtype=np.int64)
-    cals = [c for c in (calendars or []) if c is not None]
+    cals = [cal for cal in (calendars or []) if cal is not None]
     k = 0
-    for code, c in enumerate(calendars or []):
-        if c is not None:
+    for code, maybe in enumerate(calendars or []):
+        if maybe is not None:
             cal_idx[code] = k
             k += 1
     off = a.origin_ns / _NS
@@ -363,8 +364,8 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         ne = nb + (a.end[i] - a.begin[i])
         begin[i], end[i] = nb, ne
         live = ~drop[i]
-        sel = live & in_run
-        np.maximum.at(run_max, c[sel], ne[sel])
+        member = live & in_run
+        np.maximum.at(run_max, c[member], ne[member])
         plain = live & ~in_run
         ready_new[c[plain]] = ne[plain]
         ends_run = in_run & (nxt_run[i] != run[i])

@@ -42,8 +42,16 @@ import simpy
 
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
-from flowopt.suggest._replay import (CaseArrays, Replay, WeekCalendar, _period_days, _retime, activity_codes,
-                                     case_arrays, learn_calendars)
+from flowopt.suggest._replay import (
+    CaseArrays,
+    Replay,
+    WeekCalendar,
+    _period_days,
+    _retime,
+    activity_codes,
+    case_arrays,
+    learn_calendars,
+)
 from flowopt.suggest._types import Saving
 
 __all__ = ["PoolSimulation", "fifo_simpy", "simulate_capacity"]
@@ -111,7 +119,7 @@ def _pool_servers(a: CaseArrays, rows: np.ndarray, resource: np.ndarray) -> int:
     pairs = np.unique(np.stack([week, res]), axis=1)
     per_week = np.bincount(pairs[0] - pairs[0].min())
     per_week = per_week[per_week > 0]
-    return max(1, int(round(float(np.median(per_week))))) if per_week.shape[0] else 1
+    return max(1, round(float(np.median(per_week)))) if per_week.shape[0] else 1
 
 
 def _ready_estimate(ready: np.ndarray, start: np.ndarray, end: np.ndarray, servers: int) -> np.ndarray:
@@ -128,7 +136,7 @@ def _ready_estimate(ready: np.ndarray, start: np.ndarray, end: np.ndarray, serve
     k = np.searchsorted(seg_start, start, side="left") - 1
     best = np.maximum.accumulate(idle_end)
     last_idle = np.where(k >= 0, np.minimum(best[np.maximum(k, 0)], start), -np.inf)
-    return np.minimum(np.maximum(ready, last_idle), start)
+    return np.asarray(np.minimum(np.maximum(ready, last_idle), start), dtype=np.float64)
 
 
 def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None = None,

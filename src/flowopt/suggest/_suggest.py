@@ -33,8 +33,19 @@ from flowopt.errors import FlowoptError
 from flowopt.log import EventLog
 from flowopt.options import Config
 from flowopt.suggest._catalogue import Candidate, Change, candidates
-from flowopt.suggest._replay import (CaseArrays, Replay, WeekCalendar, activity_codes, case_arrays, cases_where,
-                                     learn_calendars, replay_advance, replay_parallel, replay_release, replay_remove)
+from flowopt.suggest._replay import (
+    CaseArrays,
+    Replay,
+    WeekCalendar,
+    activity_codes,
+    case_arrays,
+    cases_where,
+    learn_calendars,
+    replay_advance,
+    replay_parallel,
+    replay_release,
+    replay_remove,
+)
 from flowopt.suggest._simulate import simulate_capacity
 from flowopt.suggest._types import Saving, Suggestion, Suggestions
 
@@ -211,7 +222,9 @@ def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | Non
         wt = compute_waits(log)
     if wt.row.shape[0] == 0 or not all(c in wt.causes_ns for c in ch.causes):
         return None
-    part = sum(wt.causes_ns[c].astype(np.float64) for c in ch.causes) / 1e9
+    part = np.zeros(wt.row.shape[0])
+    for cause in ch.causes:
+        part += wt.causes_ns[cause].astype(np.float64) / 1e9
     sel = np.isin(a.act[wt.row], activity_codes(log, ch.activities))
     if ch.edge is not None:
         sel &= np.isin(a.act[wt.pred], activity_codes(log, [ch.edge[0]]))
