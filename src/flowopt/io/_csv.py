@@ -136,7 +136,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
         malformed.append((int(row.number) - 1 if row.number is not None else -1, str(row.text)))
         return "skip"
 
-    lines = text_head.split("\n")
+    lines = text_head.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # pyarrow's line ends
     blank = next((i for i, ln in enumerate(lines) if ln.strip()), 0)  # leading blank lines: pyarrow counts them
     header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
     names = [h.strip() for h in header_line]
