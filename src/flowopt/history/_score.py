@@ -215,7 +215,8 @@ def score(log: EventLog, store: HistoryStore | str | os.PathLike[str], period: s
         raise ParameterError(f"The 'period' parameter of score must be a non-empty label. Got {period!r} instead.")
     kpis = dict(jsonable(analysis.kpis))
     for k, v in extra_kpis(log, cfg).items():
-        kpis.setdefault(k, v)
+        if kpis.get(k) is None:
+            kpis[k] = v
     doc = analysis.to_dict()
     profile = period_profile(log)
     findings = tuple(f.to_dict() for f in analysis.findings)

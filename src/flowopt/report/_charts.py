@@ -15,23 +15,22 @@ from flowopt.report._escape import escape_html as esc
 
 __all__ = ["bars_svg", "histogram_svg", "timeline_svg", "trend_svg"]
 
-_W, _H = 640, 220
-_L, _R, _T, _B = 56, 56, 28, 44
+_W, _H = 1000, 240
+_L, _R, _T, _B = 60, 60, 14, 44
 _BLUE, _RED, _GREY = "#3b6ea5", "#c0392b", "#8a8a8a"
 
 
 def _frame(title: str, body: list[str], width: int = _W, height: int = _H) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" role="img" aria-label="{esc(title)}">'
-            f"<title>{esc(title)}</title>"
-            f'<text x="{_L}" y="16" class="ct">{esc(title)}</text>' + "".join(body) + "</svg>")
+            f"<title>{esc(title)}</title>" + "".join(body) + "</svg>")
 
 
 def _nice(hi: float) -> float:
     if not np.isfinite(hi) or hi <= 0:
         return 1.0
     mag = 10 ** np.floor(np.log10(hi))
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 2, 4, 6, 8, 10):  # a quarter of each is a round tick step
         if hi <= m * mag:
             return float(m * mag)
     return float(10 * mag)
@@ -58,14 +57,15 @@ def _yaxis(top: float, x: float, label: str, colour: str = "#555", anchor: str =
     return out
 
 
-def histogram_svg(values_s: np.ndarray, *, title: str, xlabel: str, ylabel: str, bins: int = 24) -> str:
+def histogram_svg(values_s: np.ndarray, *, title: str, xlabel: str, ylabel: str, bins: int = 20) -> str:
     """Histogram of waits (seconds, shown in hours) up to the 95th percentile; the rest in one last bar.
 
     Examples
     --------
     >>> import numpy as np
-    >>> histogram_svg(np.array([3600.0, 7200, 90000]), title="<a>", xlabel="h", ylabel="share")[:4]
-    '<svg'
+    >>> svg = histogram_svg(np.array([3600.0, 7200, 90000]), title="<a>", xlabel="h", ylabel="share")
+    >>> svg.startswith("<svg"), "<a>" in svg, "&lt;a&gt;" in svg
+    (True, False, True)
     """
     v = np.asarray(values_s, dtype=float) / 3600.0
     v = v[np.isfinite(v)]
@@ -87,7 +87,7 @@ def histogram_svg(values_s: np.ndarray, *, title: str, xlabel: str, ylabel: str,
         colour = _RED if i == bins else _BLUE
         body.append(f'<rect x="{_L + i * bw + 1:.1f}" y="{_H - _B - h:.1f}" width="{bw - 2:.1f}" '
                     f'height="{h:.1f}" fill="{colour}"><title>{esc(f"{s:.1%}")}</title></rect>')
-    for k in range(0, bins + 1, max(bins // 6, 1)):
+    for k in range(0, bins, max(bins // 5, 1)):
         x = _L + k * bw
         body.append(f'<text x="{x:.1f}" y="{_H - _B + 14}" text-anchor="middle" class="tick">'
                     f'{esc(_fmt(edges[k]))}</text>')
@@ -155,20 +155,20 @@ def bars_svg(labels: Sequence[str], a: Sequence[float], b: Sequence[float], *, t
     n = len(labels)
     row = 26
     height = _T + 20 + n * row + 10
-    left = 260
+    left = 380
     width = _W
     va = np.nan_to_num(np.asarray(a, dtype=float))
     vb = np.nan_to_num(np.asarray(b, dtype=float))
     top = _nice(float(max(va.max(initial=0), vb.max(initial=0))))
     pw = width - left - 70
-    body = [f'<rect x="{left}" y="{_T - 4}" width="10" height="8" fill="{_BLUE}"/>'
-            f'<text x="{left + 14}" y="{_T + 4}" class="tick">{esc(a_label)}</text>'
-            f'<rect x="{left + 140}" y="{_T - 4}" width="10" height="8" fill="{_RED}"/>'
-            f'<text x="{left + 154}" y="{_T + 4}" class="tick">{esc(b_label)}</text>']
+    body = [f'<rect x="{left}" y="{_T}" width="10" height="8" fill="{_BLUE}"/>'
+            f'<text x="{left + 14}" y="{_T + 8}" class="tick">{esc(a_label)}</text>'
+            f'<rect x="{left + 200}" y="{_T}" width="10" height="8" fill="{_RED}"/>'
+            f'<text x="{left + 214}" y="{_T + 8}" class="tick">{esc(b_label)}</text>']
     for i in range(n):
         y = _T + 16 + i * row
         lab = str(labels[i])
-        short = lab if len(lab) <= 44 else lab[:43] + "…"
+        short = lab if len(lab) <= 64 else lab[:63] + "…"
         body.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end" class="tick"><title>{esc(lab)}</title>'
                     f'{esc(short)}</text>')
         wa, wb = pw * va[i] / top, pw * vb[i] / top

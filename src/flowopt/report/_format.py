@@ -20,6 +20,8 @@ def fmt_value(key: str, value: Any) -> str:
     ('2.0 h', '12.5%', '1,200')
     >>> fmt_value("throughput_p50_change_pct", -12.34)
     '-12.3%'
+    >>> fmt_value("stage_throughput", {"approval": {"cases": 120, "p50_s": 86400.0}})
+    'approval: cases 120, p50_s 24.0 h'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -37,8 +39,17 @@ def fmt_value(key: str, value: Any) -> str:
         if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
             return f"{int(value):,}"
         return f"{float(value):,.2f}"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)[:400]
+    if isinstance(value, dict):
+        parts = []
+        for k, v in list(value.items())[:12]:
+            inner = (", ".join(f"{ik} {fmt_value(str(ik), iv)}" for ik, iv in list(v.items())[:8])
+                     if isinstance(v, dict) else fmt_value(str(k), v))
+            parts.append(f"{k}: {inner}")
+        return "; ".join(parts) + (" …" if len(value) > 12 else "")
+    if isinstance(value, list):
+        text = ", ".join(fmt_value(key, v) if not isinstance(v, (dict, list)) else
+                         json.dumps(v, ensure_ascii=False, sort_keys=True) for v in value[:10])
+        return text[:400] + (" …" if len(value) > 10 or len(text) > 400 else "")
     return str(value)
 
 

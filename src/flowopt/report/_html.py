@@ -12,6 +12,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 
 from flowopt.report._charts import bars_svg, histogram_svg, timeline_svg, trend_svg
@@ -59,28 +60,35 @@ def _process_map(analysis: Analysis) -> tuple[str | None, str]:
         return None, dot
 
 
-def _charts(analysis: Analysis, log: EventLog | None, L: dict[str, str]) -> list[Markup]:
+def _charts(analysis: Analysis, log: EventLog | None, L: dict[str, str]) -> list[tuple[str, Markup]]:
     from flowopt.report._series import chart_data, top_wait_edges
 
-    out: list[Markup] = []
+    out: list[tuple[str, Markup]] = []
     if log is not None:
         data = chart_data(log, analysis.graph)
         for src, dst, waits in data.edge_waits:
-            out.append(Markup(histogram_svg(waits, title=f"{L['wait_distribution']}: {src} → {dst}",
-                                            xlabel=L["wait_hours"], ylabel=L["share_cases"])))
+            title = f"{L['wait_distribution']}: {src} → {dst}"
+            out.append((title, Markup(histogram_svg(waits, title=title, xlabel=L["wait_hours"],
+                                                    ylabel=L["share_cases"]))))
         w = data.weekly
-        out.append(Markup(trend_svg(list(w["week"]), w["completed"].to_numpy(float),
-                                    w["throughput_median_s"].to_numpy(float) / 86400.0, title=L["throughput_trend"],
-                                    bar_label=L["completed"], line_label=L["median_days"])))
-        out.append(Markup(timeline_svg(list(data.wip["day"]), data.wip["open"].to_numpy(float), title=L["wip"],
-                                       ylabel=L["open_cases"])))
+        out.append((L["throughput_trend"], Markup(trend_svg(
+            list(w["week"]), w["completed"].to_numpy(float), w["throughput_median_s"].to_numpy(float) / 86400.0,
+            title=L["throughput_trend"], bar_label=L["completed"], line_label=L["median_days"]))))
+        out.append((L["wip"], Markup(timeline_svg(list(data.wip["day"]), data.wip["open"].to_numpy(float),
+                                                  title=L["wip"], ylabel=L["open_cases"]))))
     else:
+        weekly = analysis.kpis.get("weekly")
+        if isinstance(weekly, list) and weekly and {"week", "cases", "p50_s"} <= set(weekly[0]):
+            out.append((L["throughput_trend"], Markup(trend_svg(
+                [pd.Timestamp(w["week"]) for w in weekly], [float(w["cases"] or 0) for w in weekly],
+                [float(w["p50_s"]) / 86400.0 if w["p50_s"] is not None else float("nan") for w in weekly],
+                title=L["throughput_trend"], bar_label=L["completed"], line_label=L["median_days"]))))
         top = top_wait_edges(analysis.graph, 8)
         if len(top):
-            out.append(Markup(bars_svg([f"{s} → {t}" for s, t in zip(top["source"], top["target"])],
-                                       top["wait_median_s"].to_numpy(float) / 3600,
-                                       top["wait_p90_s"].to_numpy(float) / 3600, title=L["edge_waits"],
-                                       a_label=L["wait_median"], b_label=L["wait_p90"])))
+            out.append((L["edge_waits"], Markup(bars_svg(
+                [f"{s} → {t}" for s, t in zip(top["source"], top["target"])], top["wait_median_s"].to_numpy(float) / 3600,
+                top["wait_p90_s"].to_numpy(float) / 3600, title=L["edge_waits"], a_label=L["wait_median"],
+                b_label=L["wait_p90"]))))
     return out
 
 
@@ -125,7 +133,8 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
     period = f"{(lg.get('start') or '–')[:10]} – {(lg.get('end') or '–')[:10]}"
     return {
         "L": L, "lang_attr": "zh-CN" if lang == "zh" else "en", "source": lg.get("source") or "–", "period": period,
-        "cards": cards, "kpis": [{"name": k, "value": fmt_value(k, v)} for k, v in kp.items()],
+        "cards": cards, "kpis": [{"name": k, "value": fmt_value(k, v), "long": isinstance(v, dict)}
+                 for k, v in kp.items() if not isinstance(v, list)],
         "suggestions": suggestions, "findings": findings, "stages": stages, "transitions": transitions,
         "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot,
         "charts": _charts(analysis, log, L), "variants": variants,
