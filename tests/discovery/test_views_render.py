@@ -6,7 +6,8 @@ import shutil
 import subprocess
 import warnings
 import xml.etree.ElementTree as ET
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import pandas as pd
@@ -114,6 +115,6 @@ def _connect(chosen: set[Any], pool: pd.DataFrame, all_edges: pd.DataFrame, need
                 _, path = nx.multi_source_dijkstra(g, sources, target=act)
             except nx.NetworkXNoPath:
                 continue
-            chosen.update(g.edges[a, b]["idx"] for a, b in zip(path[:-1], path[1:]))
+            chosen.update(g.edges[a, b]["idx"] for a, b in itertools.pairwise(path))
             reached = _reached(chosen, all_edges, forward)
     return chosen
