@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from flowopt.discovery._kernels import NAT, dfg_pairs, group_stats
+from flowopt.discovery._kernels import NAT, dense_unique, dfg_pairs, distinct_counts, group_stats
 from flowopt.log import EventLog
 
 __all__ = ["END", "START", "ProcessGraph", "discover_graph", "edge_waits"]
@@ -187,8 +187,7 @@ def discover_graph(log: EventLog) -> ProcessGraph:
 
     # ---- nodes
     count = np.bincount(c.activity, minlength=a)
-    case_act = np.unique(c.case * a + c.activity)
-    cases = np.bincount((case_act % a).astype(np.int64), minlength=a)
+    cases = distinct_counts(c.activity, c.case, a, n_cases)
     known = c.start != NAT
     svc = (c.end[known] - c.start[known]).astype(np.float64) / _NS
     ss = group_stats(c.activity[known].astype(np.int64), svc, a)
@@ -210,11 +209,12 @@ def discover_graph(log: EventLog) -> ProcessGraph:
     e_codes = c.activity[last].astype(np.int64) * n_nodes + e_code
     all_codes = np.concatenate([code, s_codes, e_codes])
     all_cases = np.concatenate([c.case[i], np.arange(n_cases), np.arange(n_cases)])
-    uniq, inv = np.unique(all_codes, return_inverse=True)
-    ecount = np.bincount(inv, minlength=len(uniq))
+    if n_nodes * n_nodes <= max(4 * len(all_codes), 1 << 20):
+        uniq, inv, ecount = dense_unique(all_codes, n_nodes * n_nodes)
+    else:
+        uniq, inv, ecount = np.unique(all_codes, return_inverse=True, return_counts=True)
     # distinct cases per edge
-    pair = np.unique(inv.astype(np.int64) * max(n_cases, 1) + all_cases)
-    ecases = np.bincount((pair // max(n_cases, 1)).astype(np.int64), minlength=len(uniq))
+    ecases = distinct_counts(inv, all_cases, len(uniq), n_cases)
     inner_inv = inv[: len(code)]
     ws = group_stats(inner_inv, wait, len(uniq))
     ov = np.bincount(inner_inv, weights=overlap.astype(np.float64), minlength=len(uniq)).astype(np.int64)

@@ -30,7 +30,10 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     The same as ``col.astype("string").str.strip()`` then ``pd.factorize(..., sort=True)`` with empty text
     as missing, but the text work runs once per distinct value instead of once per row.
     """
-    codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    if isinstance(col.dtype, pd.CategoricalDtype):  # the codes are there already: no hashing of the rows
+        codes, uniq = col.cat.codes.to_numpy().astype(np.int64), col.cat.categories
+    else:
+        codes, uniq = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniq).astype("string").str.strip()
     text = text.mask(text == "")
     tcodes, tuniq = pd.factorize(text.to_numpy(dtype=object, na_value=None), sort=True, use_na_sentinel=True)
@@ -44,6 +47,13 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray) -> tuple[
     used = np.bincount(sub[sub >= 0], minlength=len(uniq)) > 0
     renum = np.append(np.cumsum(used) - 1, np.int64(-1))
     return renum[sub], uniq[used]
+
+
+def _stripped_text(col: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``col.iloc[rows].astype("string").str.strip()`` (fresh index), stripping each distinct value once."""
+    codes, uniq = pd.factorize(col.iloc[rows], use_na_sentinel=True)
+    text = pd.Series(uniq).astype("string").str.strip()
+    return pd.Series(text.array.take(codes, allow_fill=True))
 
 
 def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray) -> pd.Series:
@@ -98,16 +108,16 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
     if not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"):
         return None
     arr = pa.chunked_array(pa.array(col.array))
-    for typ, dtype, plain in ((pa.int64(), pd.Int64Dtype(), r"^-?[0-9]+$"),
-                              (pa.float64(), pd.Float64Dtype(), r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")):
-        if not pc.all(pc.match_substring_regex(arr, plain)).as_py():
-            continue
+    for typ, dtype in ((pa.int64(), pd.Int64Dtype()), (pa.float64(), pd.Float64Dtype())):
         try:
             out = pc.cast(arr, typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        if pa.types.is_floating(typ) and not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py():
-            return None  # integers Arrow refused (beyond int64): pandas decides those
+        if pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
+            return None  # Arrow reads hexadecimal ("0x10"), pandas does not
+        if pa.types.is_floating(typ) and (not pc.all(pc.is_finite(out)).as_py()
+                                          or not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py()):
+            return None  # NaN/inf text, or integers Arrow refused ("+5", beyond int64): pandas decides those
         return pd.Series(out.to_pandas(types_mapper={typ: dtype}.get).array, index=col.index, name=col.name)
     return None
 
@@ -260,7 +270,7 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     for field in ("resource", "role"):
         frame[field] = _categorical_or_null(_factor_text(raw[mapping[field]]) if field in mapping else None, rows)
     if "outcome" in mapping:
-        frame["outcome"] = raw[mapping["outcome"]].iloc[rows].astype("string").str.strip().reset_index(drop=True)
+        frame["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
     if sched is not None and (sched != nat).any():
         frame["scheduled"] = pd.to_datetime(sched.view("datetime64[ns]")).tz_localize("UTC")
     taken = set(frame.columns)

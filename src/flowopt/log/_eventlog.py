@@ -168,7 +168,13 @@ class EventLog:
             case_cat = f["case_id"].cat
             # case codes follow sorted case order, so codes are non-decreasing along rows
             raw = case_cat.codes.to_numpy().astype(np.int64)
-            used, case = np.unique(raw, return_inverse=True)
+            if len(raw) and bool((raw[1:] >= raw[:-1]).all()):  # sorted by case: renumber runs, no hashing
+                first = np.empty(len(raw), dtype=bool)
+                first[0] = True
+                np.not_equal(raw[1:], raw[:-1], out=first[1:])
+                used, case = raw[first], np.cumsum(first) - 1
+            else:
+                used, case = np.unique(raw, return_inverse=True)
             n_cases = len(used)
             bounds = np.searchsorted(case, np.arange(n_cases + 1))
             act = f["activity"].cat.codes.to_numpy().astype(np.int32)

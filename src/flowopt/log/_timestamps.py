@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["parse_timestamps"]
 
@@ -57,6 +59,25 @@ def _epoch(num: pd.Series) -> pd.Series:
     return out
 
 
+def _iso_arrow(text: pd.Series, missing: pd.Series, tz: str) -> pd.Series | None:
+    """Parse text that is all ISO 8601 of one kind (all naive, or all with an offset) in Arrow's C++ parser.
+
+    None when any value is something else (epoch digits, local formats, mixed kinds, junk): the general
+    pandas path below then reads the column, so results never depend on which path ran.
+    """
+    arr = pa.array(text.mask(missing), type=pa.string(), from_pandas=True)
+    for typ in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:
+            out = pc.cast(arr, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        vals = pd.Series(out.to_numpy(zero_copy_only=False), index=text.index)  # datetime64[us], UTC wall time
+        if typ.tz is None:
+            return _localize(_ns(vals, False), tz)
+        return _ns(vals.dt.tz_localize("UTC"), True)
+    return None
+
+
 def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse ``raw`` into ``datetime64[ns, UTC]``.
 
@@ -93,6 +114,9 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
     todo = ~missing
     if not todo.any():
         return parsed, pd.Series(False, index=index)
+    fast = _iso_arrow(text, missing, tz)
+    if fast is not None:
+        return fast, ~missing & fast.isna()
 
     # epoch numbers written as text (10+ digits, optional fraction)
     digits = todo & text.str.fullmatch(r"-?\d{10,19}(?:\.\d+)?").fillna(False).astype(bool)
