@@ -226,9 +226,9 @@ def pseudonymize(log: EventLog, key: bytes) -> EventLog:
     quarantine = log.quarantine
     mapping = log.mapping
     for field, prefix in (("case", "c_"), ("resource", "r_")):
-        col = mapping.get(field)
-        if col is not None and col in quarantine.columns:
-            quarantine[col] = _hash_series(quarantine[col], key, prefix, field)
+        source_col = mapping.get(field)
+        if source_col is not None and source_col in quarantine.columns:
+            quarantine[source_col] = _hash_series(quarantine[source_col], key, prefix, field)
     fixed = {"row", "reason", "detail", *mapping.values()}
     for col in identifier_columns(c for c in quarantine.columns if c not in fixed):
         quarantine[col] = _hash_series(quarantine[col], key, "u_", f"column '{col}'")
