@@ -139,7 +139,7 @@ def _cmd_analyze(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, console: _Console) -> int:
-    from flowopt.report import csv_safe_frame
+    from flowopt.report import to_safe_csv
 
     log = _read(args.log, args.config, console)
     q = log.quarantine
@@ -158,7 +158,7 @@ def _cmd_validate(args: argparse.Namespace, console: _Console) -> int:
                 detail = rec.get("detail", "")
                 print(f"  row {row}: {reason}" + (f" — {' '.join(str(detail).split())}" if detail else ""), file=out)
     if args.quarantine_out:
-        _write(args.quarantine_out, csv_safe_frame(q).to_csv(index=False), console)
+        _write(args.quarantine_out, to_safe_csv(q), console)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from flowopt.report._escape import csv_safe, csv_safe_frame, escape_html, escape_md
+from flowopt.report._escape import csv_safe, csv_safe_frame, escape_html, escape_md, to_safe_csv
 from flowopt.report._html import to_html
 from flowopt.report._i18n import LANGS
 from flowopt.report._markdown import analysis_markdown, comparison_markdown, score_markdown
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from flowopt import Analysis
 
 __all__ = ["LANGS", "analysis_markdown", "comparison_markdown", "csv_safe", "csv_safe_frame", "escape_html",
-           "escape_md", "load_schema", "score_markdown", "to_html", "to_markdown", "validate_document"]
+           "escape_md", "load_schema", "score_markdown", "to_html", "to_markdown", "to_safe_csv", "validate_document"]
 
 
 def to_markdown(analysis: Analysis | Mapping[str, Any], lang: str = "en", *, top: int = 5) -> str:

@@ -6,13 +6,14 @@ as text and never let them act as markup, links or formulas.
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["csv_safe", "csv_safe_frame", "escape_html", "escape_md"]
+__all__ = ["csv_safe", "csv_safe_frame", "escape_html", "escape_md", "to_safe_csv"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~])")
@@ -81,3 +82,17 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = text
     out.columns = [csv_safe(str(c)) for c in out.columns]
     return out
+
+
+def to_safe_csv(frame: pd.DataFrame) -> str:
+    """CSV text for spreadsheets: formulas neutralised (:func:`csv_safe_frame`), every text cell quoted
+    (so a carriage return or delimiter inside a value cannot split a row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(to_safe_csv(pd.DataFrame({"activity": ["=1+1"], "n": [3]})), end="")
+    "activity","n"
+    "'=1+1",3
+    """
+    return csv_safe_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
