@@ -70,7 +70,7 @@ def test_default_capacity_targets_a_utilisation(understaffed: tuple[flowopt.Even
     log, _ = understaffed
     sim = simulate_capacity(log, "Document check", target_utilisation=0.7, replications=1, max_jobs=300)
     assert sim.utilisation_after <= 0.7 < sim.utilisation_before
-    assert sim.jobs == 300
+    assert 300 <= sim.jobs <= 450  # the window plus the jobs still queued when it opened
 
 
 def test_errors_name_the_parameter(understaffed: tuple[flowopt.EventLog, int]) -> None:

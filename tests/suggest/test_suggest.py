@@ -13,7 +13,7 @@ from flowopt.analysis import Finding, Findings
 from flowopt.datasets import generate_lending_log
 from flowopt.datasets._generator import GeneratedLog
 from flowopt.log import EventLog
-from flowopt.suggest import HEURISTICS, Suggestions, suggest
+from flowopt.suggest import HEURISTICS, Candidate, Change, Suggestions, estimate, suggest
 
 N = 600
 _RUNS: dict[tuple[str, ...], tuple[GeneratedLog, Any]] = {}
@@ -140,3 +140,39 @@ def test_domestic_declarations_payment_run_yields_batch_frequency(declarations: 
     assert 24 < sv.hours_per_case < 120 and sv.cases_affected > 0.5 * log.n_cases
     assert sv.throughput_p50_change_pct < -10
     assert "Mon" in s[0].action and s[0].evidence["if_case_by_case_hours_per_case"] > sv.hours_per_case
+
+
+@pytest.fixture(scope="module")
+def everything() -> EventLog:
+    from flowopt.datasets import PROBLEMS
+
+    g = generate_lending_log(N, seed=8, problems=PROBLEMS)
+    return flowopt.read_log(g.frame, g.config)
+
+
+@pytest.mark.parametrize("change", [
+    Change(kind="remove", activities=("Credit risk approval",), subset=("attribute", "amount", "below", 40000.0)),
+    Change(kind="remove", activities=("Regional director approval",), subset=("after", "Compliance approval")),
+    Change(kind="remove", activities=("Compliance approval",), subset=("repeat_role",)),
+    Change(kind="remove", activities=("Branch manager approval",), subset=("rejected_by", "Credit risk approval")),
+    Change(kind="cut_wait", activities=("Document check",), edge=("Submit application", "Document check"),
+           causes=("unavailability",)),
+    Change(kind="cut_wait", activities=("Contract signing",), causes=("extraneous",), cap_at_median=True),
+    Change(kind="handoff_merge", activities=("Document check", "Request missing documents"),
+           edge=("Document check", "Request missing documents"), keep_wait_s=0.0),  # same clerk: nothing to merge
+    Change(kind="handoff_merge", activities=("Branch manager approval", "Credit risk approval"),
+           edge=("Branch manager approval", "Credit risk approval"), keep_wait_s=600.0),
+    Change(kind="first_time_right", activities=("Document check", "Request missing documents", "Document check")),
+], ids=lambda c: f"{c.kind}-{c.subset[0] if c.subset else c.causes or ''}")
+def test_every_change_kind_is_estimable(everything: EventLog, change: Change) -> None:
+    cand = Candidate(heuristic="triage", finding_ids=("x",), activities=change.activities, action="a", risk="r",
+                     change=change)
+    saving, _ = estimate(everything, cand, everything.config)
+    if change.subset == ("repeat_role",) or change.edge == ("Document check", "Request missing documents"):
+        # the same role never signs twice, the same clerk checks and requests: nothing to change, no number
+        assert saving is None
+        return
+    assert saving is not None and saving.hours_per_case > 0
+    assert saving.hours_per_case_low <= saving.hours_per_case <= saving.hours_per_case_high
+    subset_cases = saving.cases_affected < everything.n_cases
+    assert subset_cases

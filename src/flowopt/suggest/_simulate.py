@@ -17,7 +17,9 @@ What is learned from the log
 
 Every replication uses one random stream for both scenarios (common random numbers), so the
 difference between "before" and "after" is the effect of the change, not of the draws. The window is
-capped (``max_jobs`` consecutive jobs in the middle of the log) to keep the run bounded.
+capped (``max_jobs`` consecutive jobs in the middle of the log) to keep the run bounded; it starts from
+the pool's real state (its queue and the jobs in service when the window opens) in the "before" run,
+and empty in the "after" run (with enough capacity the backlog would not have built up).
 
 The per-job change of waiting time is then pushed through the counterfactual replay
 (:mod:`flowopt.suggest._replay`) to get each case's new throughput time.
@@ -156,7 +158,8 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
     replications : int, default 3
         Replication 0 replays the real service times; the others resample them (common random numbers).
     max_jobs : int, default 5000
-        At most this many consecutive jobs (the middle of the log) are simulated.
+        At most this many consecutive jobs (the middle of the log) are simulated, plus up to half as many
+        that were still queued when that window opened (the pool starts from its real state).
 
     Raises
     ------
@@ -188,11 +191,20 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
     pe = a.prev_end()[jobs]
     rw = np.where(np.isnan(pe), sw, cal.to_work(np.nan_to_num(pe) + off))
     aw = _ready_estimate(np.minimum(rw, sw), sw, sw + svc, servers)
-    # bounded window: max_jobs consecutive jobs (by ready time) in the middle of the log
+    # bounded window: max_jobs consecutive jobs (by ready time) in the middle of the log, started from the
+    # real state of the pool: jobs still queued when the window opens join it, and jobs then in service
+    # hold their servers until they really ended (in the "before" run only: with more capacity the
+    # backlog would not have built up)
     order = np.argsort(aw, kind="stable")
+    blockers = np.zeros(0)
     if order.shape[0] > max_jobs:
         lo = (order.shape[0] - max_jobs) // 2
-        order = order[lo: lo + max_jobs]
+        t0 = aw[order[lo]]
+        head = order[:lo]
+        queued = head[sw[head] >= t0][-max_jobs // 2:]
+        busy_at = head[(sw[head] < t0) & (sw[head] + svc[head] > t0)]
+        blockers = sw[busy_at] + svc[busy_at]
+        order = np.concatenate([queued, order[lo: lo + max_jobs]])
     win = jobs[order]
     arr, service, real_start = aw[order], svc[order], sw[order]
     span = max(float(arr.max() - arr.min()), 1.0)
@@ -221,7 +233,7 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
             for code in np.unique(acts):
                 sel = np.flatnonzero(acts == code)
                 s[sel] = service[sel][rng.integers(0, sel.shape[0], size=sel.shape[0])]
-        wb = fifo_simpy(arr, s, servers) - arr
+        wb = _with_blockers(arr, s, servers, blockers) - arr
         wa = fifo_simpy(arr, s, after) - arr
         wb_all.append(wb.mean())
         wa_all.append(wa.mean())
@@ -236,6 +248,16 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
                           wait_sim_before_mean_h=round(float(np.mean(wb_all)) / 3600, 3),
                           wait_sim_after_mean_h=round(float(np.mean(wa_all)) / 3600, 3),
                           replay=rep, per_replication_h=tuple(round(float(x), 4) for x in per_rep))
+
+
+def _with_blockers(arrival: np.ndarray, service: np.ndarray, servers: int, busy_until: np.ndarray) -> np.ndarray:
+    """Start times when some servers are still busy (until ``busy_until``) as the window opens."""
+    if busy_until.shape[0] == 0:
+        return fifo_simpy(arrival, service, servers)
+    t_open = float(arrival.min()) - 1.0
+    arr = np.concatenate([np.full(busy_until.shape[0], t_open), arrival])
+    svc = np.concatenate([np.maximum(busy_until - t_open, 0.0), service])
+    return fifo_simpy(arr, svc, servers)[busy_until.shape[0]:]
 
 
 def _replay_cut(a: CaseArrays, cals: list[WeekCalendar | None], rows: np.ndarray, cut_w: np.ndarray,
