@@ -249,3 +249,15 @@ def test_leading_zero_ids_stay_text(tmp_path: Path) -> None:
     path = tmp_path / "z.csv"
     path.write_text("case_id,activity,timestamp\n0012,a,2024-01-01\n12,a,2024-01-02\n", encoding="utf-8")
     assert sorted(flowopt.read_log(path).to_pandas()["case_id"]) == ["0012", "12"]
+
+
+def test_quoted_newlines_and_a_malformed_row(tmp_path: Path) -> None:
+    path = tmp_path / "nl.csv"
+    path.write_text('case_id,activity,timestamp,note\n1,a,2024-01-01,"two\nlines"\n1,b,2024-01-02,x,surplus\n'
+                    '2,a,2024-01-03,"y"\n2,b,not a time,z\n', encoding="utf-8")
+    with pytest.warns(RowsDroppedWarning):
+        log = flowopt.read_log(path)
+    assert log.to_pandas()["note"].tolist() == ["two\nlines", "y"]
+    q = log.quarantine.set_index("row")["reason"].to_dict()
+    assert q == {2: R.MALFORMED_ROW.value, 4: R.BAD_TIMESTAMP.value}
+    assert log.rows_in == 4 == log.rows_used + len(log.quarantine)
