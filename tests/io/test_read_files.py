@@ -261,3 +261,36 @@ def test_quoted_newlines_and_a_malformed_row(tmp_path: Path) -> None:
     q = log.quarantine.set_index("row")["reason"].to_dict()
     assert q == {2: R.MALFORMED_ROW.value, 4: R.BAD_TIMESTAMP.value}
     assert log.rows_in == 4 == log.rows_used + len(log.quarantine)
+
+
+def test_explicit_order_column_breaks_ties(tmp_path: Path) -> None:
+    # same date for every event: the .order column, not the file's row order, decides
+    path = tmp_path / "o.csv"
+    path.write_text("case_id,activity,timestamp,.order\nA,third,2024-01-01,3\nA,first,2024-01-01,1\n"
+                    "A,second,2024-01-01,2\n", encoding="utf-8")
+    log = flowopt.read_log(path)
+    assert log.mapping["order"] == ".order"
+    assert log.to_pandas()["activity"].astype(str).tolist() == ["first", "second", "third"]
+    # without it, ties keep the file's order
+    no_order = flowopt.read_log(pd.read_csv(path, dtype=str).drop(columns=[".order"]))
+    assert no_order.to_pandas()["activity"].astype(str).tolist() == ["third", "first", "second"]
+
+
+def test_dataframe_with_missing_values_and_categoricals() -> None:
+    df = pd.DataFrame({"case_id": pd.Categorical(["1", None, "2", "2"]), "activity": ["a", "b", None, "c"],
+                       "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]})
+    with pytest.warns(RowsDroppedWarning):
+        log = flowopt.read_log(df)
+    assert sorted(log.quarantine["reason"]) == sorted([R.MISSING_CASE.value, R.MISSING_ACTIVITY.value])
+    assert len(log) == 2 and log.n_cases == 2
+
+
+def test_pm4py_event_log_object(data_dir: Path) -> None:
+    from flowopt.io._pm4py import import_pm4py
+
+    pm4py = import_pm4py()
+    df = pm4py.read_xes(str(data_dir / "running-example.xes"))
+    obj = pm4py.convert_to_event_log(df)
+    log = flowopt.read_log(obj)
+    assert (len(log), log.n_cases) == (42, 6)
+    assert log.source.startswith("<pm4py")
