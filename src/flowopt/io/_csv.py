@@ -2,7 +2,7 @@
 
 Every cell is read as text (a later layer parses timestamps and numbers), so ``NA`` or ``0012`` stay
 what they are. Rows with the wrong number of fields are not dropped: they come back in ``malformed``
-with their line number and text, and end up in the log's quarantine.
+with their 1-based data-row number (records, not physical lines) and text, and end up in the log's quarantine.
 """
 
 from __future__ import annotations
