@@ -106,7 +106,7 @@ def test_protected_controls_are_flagged_never_eliminable() -> None:
     for det in DETECTORS.values():
         for g in det(log, None, log.config):  # type: ignore[arg-type]
             if g.evidence.get("protected"):
-                assert g.evidence.get("eliminable") is False or g.kind == "signoff_triage"
+                assert g.evidence.get("eliminable") is False
 
 
 def test_stricter_settings_are_respected() -> None:
@@ -207,6 +207,17 @@ def test_both_orders_and_independence_make_it_safe() -> None:
     assert f.evidence["safety"] == "strong" and f.severity == "high"
     # one hour each, so side by side saves the smaller: one hour plus the 30-minute hand-off
     assert f.evidence["saving_median_s"] == pytest.approx(5400)
+
+
+def test_amounts_written_as_text_are_read() -> None:
+    rng = np.random.default_rng(4)
+    amounts = rng.uniform(100, 10_000, 700).round(2)
+    cases = [[("Submit", "CLIENT", None),
+              ("Loan approval", "RISK", "rejected" if (a > 8_000 and rng.random() < 0.5) else "approved")]
+             for a in amounts]
+    log = build(cases, amounts=[f"{a:.2f}" for a in amounts])
+    (f,) = find_signoff_triage(log, None, None)
+    assert f.evidence["fast_track_side"] == "below" and 7_000 <= f.evidence["threshold"] <= 8_100
 
 
 def test_same_role_chain_is_not_a_department_chain() -> None:

@@ -22,7 +22,7 @@ T0 = pd.Timestamp("2024-01-01 08:00", tz="UTC")
 
 @st.composite
 def signoff_logs(draw: st.DrawFn) -> tuple[pd.DataFrame, dict, dict[str, tuple[int, int]]]:
-    n = draw(st.integers(300, 900))
+    n = draw(st.integers(300, 700))
     k = draw(st.integers(2, 4))
     seed = draw(st.integers(0, 2**32 - 1))
     in_name = draw(st.booleans())
@@ -63,7 +63,7 @@ def signoff_logs(draw: st.DrawFn) -> tuple[pd.DataFrame, dict, dict[str, tuple[i
     return frame, {"columns": cols}, truth
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(signoff_logs())
 def test_rejecting_signoff_never_redundant(data: tuple[pd.DataFrame, dict, dict[str, tuple[int, int]]]) -> None:
     frame, cfg, truth = data

@@ -58,9 +58,28 @@ def amount_columns(log: EventLog) -> list[str]:
     for col in log.frame.columns:
         if col in _SKIP or col.startswith("_") or not _AMOUNT.search(col):
             continue
-        if pd.api.types.is_numeric_dtype(log.frame[col]) and not pd.api.types.is_bool_dtype(log.frame[col]):
+        series = log.frame[col]
+        if pd.api.types.is_bool_dtype(series):
+            continue
+        if pd.api.types.is_numeric_dtype(series) or _numeric_share(series) >= 0.9:
             out.append(col)
     return out
+
+
+def _numeric_share(series: pd.Series) -> float:
+    """Share of the non-missing values of a text column that read as numbers (amounts kept as text)."""
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return 0.0
+    values = series.dropna()
+    if values.empty:
+        return 0.0
+    sample = values.iloc[:: max(1, len(values) // 2000)]
+    return float(pd.to_numeric(sample, errors="coerce").notna().mean())
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    num = pd.to_numeric(series, errors="coerce")
+    return np.asarray(num.astype("Float64").to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
 def _cfg(log: EventLog, config: Config | Any) -> Config:
@@ -86,7 +105,7 @@ def find_signoff_triage(log: EventLog, graph: Any = None, config: Config | Any =
     ex = table.executions
     case_codes = log.codes().case
     for col in cols:
-        vals = pd.to_numeric(log.frame[col], errors="coerce").to_numpy(dtype=float)
+        vals = _as_float(log.frame[col])
         per_case = pd.Series(vals).groupby(case_codes).max()
         x_all = per_case.reindex(ex["case"].to_numpy()).to_numpy(dtype=float)
         for st in table.steps.itertuples(index=False):

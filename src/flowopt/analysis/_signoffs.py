@@ -24,7 +24,7 @@ other, but their evidence says ``protected: true`` and ``eliminable: false``.
 
 ``sequential_signoffs`` — sign-offs by different roles run one after the other (consecutive or with
 one event between, not overlapping). Saving per case: the sum of both steps' wait + service minus the
-larger one (i.e. the smaller one). Safety is graded from two signals: the other order (or an
+larger one (i.e. the smaller one); pairs whose median saving is under five minutes are left out. Safety is graded from two signals: the other order (or an
 overlap) is seen in the log, and the later step's outcome does not depend on the earlier one's
 (Fisher's exact test on the 2×2 outcome table, where testable).
 
@@ -59,6 +59,7 @@ __all__ = ["conditional_fast_tracks", "find_redundant_signoffs", "find_sequentia
 
 METHOD = "clopper_pearson_one_sided"
 _NEAR = 1  # at most this many other events between two sign-offs that run "one after the other"
+_MIN_SAVING_S = 300.0  # a median saving below five minutes per case is not worth changing the flow
 
 
 def reject_upper(rejections: np.ndarray | int, n: np.ndarray | int, confidence: float) -> np.ndarray:
@@ -264,6 +265,8 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     ex = signoff_context(table)
     min_cases = cfg.analysis.min_cases
     roles = {r.step: set(r.roles) for r in table.steps.itertuples(index=False)}
+    protected = {r.step: bool(r.protected) for r in table.steps.itertuples(index=False)}
+    people = ex["resource"].nunique() >= 5
     pair = ex[ex["prev_step"].notna() & (ex["prev_step"] != ex["step"])].copy()
     if pair.empty:
         return []
@@ -289,6 +292,9 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
         seq = g[g["seq"]]
         if seq.empty:
             continue
+        same_person = (seq["resource"].notna() & (seq["resource"] == seq["prev_resource"])).mean()
+        if not (roles.get(s1) and roles.get(s2)) and people and same_person > 0.5:
+            continue  # no roles, and mostly one person signs both: nothing to run side by side
         counts = seq.groupby("a")["case"].nunique()
         first = str(counts.idxmax())
         second = s2 if first == s1 else s1
@@ -307,6 +313,8 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
             safety = "strong" if both and independent else "moderate" if both or independent else "weak"
         sav = main["saving"].to_numpy(dtype=float)
         sav_total = float(np.nansum(sav))
+        if not np.isfinite(sav).any() or float(np.nanmedian(sav)) < _MIN_SAVING_S:
+            continue  # one of the two is near-instant: running them side by side gains nothing
         a_rej = neg_case.get(first)
         a_rate = float(a_rej.mean()) if a_rej is not None and len(a_rej) else float("nan")
         risk = (f"Before running {second} alongside {first}, verify that {second} does not use {first}'s result "
@@ -322,7 +330,8 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
               "saving_total_s": sav_total,
               "time_first_median_s": float(np.nanmedian(main["prev_time_s"])) if main["prev_time_s"].notna().any() else None,
               "time_second_median_s": float(np.nanmedian(main["time_added_s"])) if main["time_added_s"].notna().any() else None,
-              "first_reject_rate": a_rate, "risk": risk.strip()}
+              "first_reject_rate": a_rate, "risk": risk.strip(),
+              "protected": protected.get(first, False) or protected.get(second, False), "eliminable": False}
         sev = {"strong": "high" if n_main >= 100 else "medium", "moderate": "medium", "weak": "low"}[safety]
         summary = (f"{first} → {second} run one after the other in {n_main} cases; side by side would save "
                    f"{_hours(ev['saving_median_s'] or 0.0)} per case ({safety} evidence it is safe)")
