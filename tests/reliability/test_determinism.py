@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -20,7 +21,7 @@ import flowopt
 from flowopt.datasets import example_config_path, example_log_path
 
 
-def _json(frame: pd.DataFrame, config: object) -> str:
+def _json(frame: pd.DataFrame, config: Any) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", flowopt.errors.RowsDroppedWarning)
         log = flowopt.read_log(frame, config)
