@@ -70,3 +70,7 @@ def traffic_fines(real_log: Callable[[str], EventLog]) -> EventLog:
 def _doctest_flowopt(doctest_namespace: dict[str, object]) -> None:
     """Doctests may use ``flowopt`` without importing it."""
     doctest_namespace["flowopt"] = flowopt
+
+
+# conftest files are plugins, not doctest modules (two conftest.py in dirs without __init__ clash as "conftest")
+collect_ignore_glob = ["conftest.py", "*/conftest.py"]

@@ -86,7 +86,7 @@ def discover_variants(log: EventLog) -> Variants:
     --------
     >>> import flowopt
     >>> v = flowopt.discover_variants(flowopt.datasets.example_log())
-    >>> abs(v.table["share"].sum() - 1.0) < 1e-9
+    >>> bool(abs(v.table["share"].sum() - 1.0) < 1e-9)
     True
     """
     c = log.codes()

@@ -75,6 +75,9 @@ def _fix_lines(mapping: Mapping[str, str | None], columns: Sequence[str]) -> str
 def detect_columns(columns: Sequence[str], config: ColumnsConfig, *, source: str) -> dict[str, str]:
     """Return ``{canonical field: column name}`` for the fields found in ``columns``.
 
+    A single time column becomes ``end`` (the completion time) unless the log has a lifecycle
+    column, in which case it is ``timestamp`` (each transition's time).
+
     Parameters
     ----------
     columns : sequence of str
@@ -95,7 +98,7 @@ def detect_columns(columns: Sequence[str], config: ColumnsConfig, *, source: str
     --------
     >>> from flowopt.options import ColumnsConfig
     >>> detect_columns(["CaseID", "Activity", "Timestamp", "User"], ColumnsConfig(), source="x.csv")
-    {'case': 'CaseID', 'activity': 'Activity', 'timestamp': 'Timestamp', 'resource': 'User'}
+    {'case': 'CaseID', 'activity': 'Activity', 'resource': 'User', 'end': 'Timestamp'}
     """
     cols = list(columns)
     mapping: dict[str, str] = {}
