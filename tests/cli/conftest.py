@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
@@ -33,7 +33,7 @@ def run_cli(flowopt_exe: str) -> Callable[..., subprocess.CompletedProcess[str]]
     def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PYTHONWARNINGS": "default"}
         return subprocess.run([flowopt_exe, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                              cwd=cwd, env=env)
+                              cwd=cwd, env=env, check=False)
 
     return run
 

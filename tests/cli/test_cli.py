@@ -7,8 +7,9 @@ stderr without tracebacks, files on disk); the other cases call ``flowopt.cli.ma
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -104,25 +105,25 @@ def test_hostile_names_are_inert_everywhere(cli: Run, hostile_csv: Path, tmp_pat
 def test_bad_config_is_a_clear_error(cli: Run, tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[colums]\ncase = 'x'\n", encoding="utf-8")
-    code, out, err = cli("analyze", "example", "--config", cfg)
+    code, _out, err = cli("analyze", "example", "--config", cfg)
     assert code == 1
     _no_traceback(err)
     assert "colums" in err and "Valid sections" in err
     cfg.write_text("[alerts\n", encoding="utf-8")
-    code, out, err = cli("validate", "example", "--config", cfg)
+    code, _out, err = cli("validate", "example", "--config", cfg)
     assert code == 1 and "bad.toml" in err
     _no_traceback(err)
 
 
 def test_debug_shows_the_traceback(cli: Run, tmp_path: Path) -> None:
-    code, out, err = cli("analyze", tmp_path / "nope.csv", "--debug")
+    code, _out, err = cli("analyze", tmp_path / "nope.csv", "--debug")
     assert code == 1 and "Traceback" in err
 
 
 @pytest.mark.parametrize("args", [(), ("analyze",), ("frobnicate",), ("score", "example"),
                                   ("analyze", "example", "--lang", "fr")])
 def test_usage_errors_exit_2(cli: Run, args: tuple[str, ...]) -> None:
-    code, out, err = cli(*args)
+    code, _out, err = cli(*args)
     assert code == 2, (args, err)
     assert "usage:" in err
     _no_traceback(err)
@@ -131,7 +132,7 @@ def test_usage_errors_exit_2(cli: Run, args: tuple[str, ...]) -> None:
 def test_unwritable_output_is_exit_1(cli: Run, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, out, err = cli("analyze", "example", "--json", blocker / "sub" / "a.json")
+    code, _out, err = cli("analyze", "example", "--json", blocker / "sub" / "a.json")
     assert code == 1
     _no_traceback(err)
     assert "file" in err
@@ -144,7 +145,7 @@ def test_unexpected_exception_says_it_is_a_bug(cli: Run, monkeypatch: pytest.Mon
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(flowopt, "analyze", boom)
-    code, out, err = cli("analyze", "example", "--quiet")
+    code, _out, err = cli("analyze", "example", "--quiet")
     assert code == 1
     assert "RuntimeError: kaput" in err and "--debug" in err and "bug" in err
     assert "Traceback" not in err
@@ -204,7 +205,7 @@ def test_score_exit_3_on_alert(cli: Run, run_cli: Run, tmp_path: Path) -> None:
     store = tmp_path / "history.duckdb"
     w1 = _week_csv(tmp_path, "2024-01-01", ())
     w2 = _week_csv(tmp_path, "2024-01-08", ("batching",))
-    code, out, err = cli("score", w1, "--history", store, "--config", cfg, "--period", "2024-W01",
+    code, _out, err = cli("score", w1, "--history", store, "--config", cfg, "--period", "2024-W01",
                          "--json", tmp_path / "s1.json")
     assert code == 0, err
     validate_document(json.loads((tmp_path / "s1.json").read_text(encoding="utf-8")))
@@ -219,6 +220,6 @@ def test_score_exit_3_on_alert(cli: Run, run_cli: Run, tmp_path: Path) -> None:
     assert (tmp_path / "s2.md").read_text(encoding="utf-8").startswith("# Weekly score: 2024-W02")
     bad = tmp_path / "not_a_store.duckdb"
     bad.write_text("garbage" * 200)
-    code, out, err = cli("score", w1, "--history", bad)
+    code, _out, err = cli("score", w1, "--history", bad)
     assert code == 1 and "not_a_store.duckdb" in err
     _no_traceback(err)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html
-from html.parser import HTMLParser
 import os
 import re
 import shutil
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd

@@ -12,8 +12,15 @@ import pytest
 
 import flowopt
 from flowopt.errors import SchemaError
-from flowopt.report import (csv_safe, csv_safe_frame, escape_md, load_schema, to_markdown, to_safe_csv,
-                            validate_document)
+from flowopt.report import (
+    csv_safe,
+    csv_safe_frame,
+    escape_md,
+    load_schema,
+    to_markdown,
+    to_safe_csv,
+    validate_document,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example/x","click")'

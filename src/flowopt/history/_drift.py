@@ -12,8 +12,9 @@ The overall ``p_value`` is the smallest p-value of all tests times their number 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,8 @@ class DriftTest:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON."""
-        return jsonable({"name": self.name, "statistic": self.statistic, "p_value": self.p_value,
-                         "detail": dict(self.detail)})
+        return dict(jsonable({"name": self.name, "statistic": self.statistic, "p_value": self.p_value,
+                              "detail": dict(self.detail)}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +128,7 @@ def _edge_chi2(prev: pd.DataFrame, cur: pd.DataFrame) -> DriftTest | None:
     m["change"] = m["share_cur"] - m["share_prev"]
     top = m.reindex(m["change"].abs().sort_values(ascending=False, kind="stable").index).head(5)
     return DriftTest(name="edge_frequencies", statistic=float(chi2), p_value=float(p),
-                     detail={"dof": int(dof), "cramers_v": v, "edges_compared": int(len(m)),
+                     detail={"dof": int(dof), "cramers_v": v, "edges_compared": len(m),
                              "largest_changes": [{"edge": [r.source, r.target], "share_before": r.share_prev,
                                                   "share_after": r.share_cur} for r in top.itertuples()]})
 
@@ -149,8 +150,8 @@ def _wait_tests(prev: pd.DataFrame, cur: pd.DataFrame, max_edges: int, min_n: in
         u, p = stats.mannwhitneyu(x, y, alternative="two-sided")
         out.append(DriftTest(name=f"waits: {s}{_SEP}{t}", statistic=float(u), p_value=float(p),
                              detail={"edge": [s, t], "median_before_s": float(np.median(x)),
-                                     "median_after_s": float(np.median(y)), "n_before": int(len(x)),
-                                     "n_after": int(len(y))}))
+                                     "median_after_s": float(np.median(y)), "n_before": len(x),
+                                     "n_after": len(y)}))
     return out
 
 

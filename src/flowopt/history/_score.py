@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,8 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON."""
-        return jsonable({"name": self.name, "threshold": self.threshold, "value": self.value,
-                         "message": self.message})
+        return dict(jsonable({"name": self.name, "threshold": self.threshold, "value": self.value,
+                              "message": self.message}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,7 +80,7 @@ class ScoreResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON document (``document: "score"``; schema ``flowopt/report/score.schema.json``)."""
-        return jsonable({
+        return dict(jsonable({
             "schema_version": "1", "document": "score", "period": self.period,
             "period_end": self.period_end.isoformat(), "previous_period": self.previous_period,
             "baseline_periods": list(self.baseline_periods), "history": list(self.history),
@@ -87,7 +88,7 @@ class ScoreResult:
             "new_findings": list(self.findings.new), "resolved_findings": list(self.findings.resolved),
             "persisting_findings": list(self.findings.persisting),
             "drift": self.drift.to_dict() if self.drift else None,
-            "alerts": [a.to_dict() for a in self.alerts]})
+            "alerts": [a.to_dict() for a in self.alerts]}))
 
 
 def period_label(end: pd.Timestamp) -> str:
@@ -159,11 +160,11 @@ def _alerts(cfg: Config, kpis: Mapping[str, Any], deltas: Mapping[str, Mapping[s
             out.append(Alert(name="new_high_findings", threshold=float(al.new_high_findings), value=float(n),
                              message=f"{n} new high-severity finding(s) (threshold {al.new_high_findings}): "
                                      + "; ".join(f["summary"] for f in diff.new if f["severity"] == "high")[:300]))
-    if al.drift_p_value is not None and drift is not None and drift.p_value is not None:
-        if drift.p_value < al.drift_p_value:
-            out.append(Alert(name="drift_p_value", threshold=al.drift_p_value, value=drift.p_value,
-                             message=f"The process changed: drift p-value {drift.p_value:.3g} < {al.drift_p_value:g}. "
-                                     + drift.summary))
+    if (al.drift_p_value is not None and drift is not None and drift.p_value is not None
+            and drift.p_value < al.drift_p_value):
+        out.append(Alert(name="drift_p_value", threshold=al.drift_p_value, value=drift.p_value,
+                         message=f"The process changed: drift p-value {drift.p_value:.3g} < {al.drift_p_value:g}. "
+                                 + drift.summary))
     return out
 
 
@@ -249,7 +250,7 @@ def _median_kpis(items: list[Mapping[str, Any]]) -> dict[str, float] | None:
         return None
     frame = pd.DataFrame([{k: v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
                           for d in items])
-    return {str(k): float(v) for k, v in frame.median(numeric_only=True).items() if v == v}
+    return {str(k): float(v) for k, v in frame.median(numeric_only=True).items() if pd.notna(v)}
 
 
 def current_refs(result: ScoreResult) -> list[dict[str, Any]]:

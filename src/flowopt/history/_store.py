@@ -14,10 +14,11 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -29,10 +30,10 @@ STORE_VERSION = "1"
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS periods (period VARCHAR PRIMARY KEY, period_end TIMESTAMPTZ, source VARCHAR, "
-    "cases BIGINT, events BIGINT, kpis VARCHAR, document VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS findings (period VARCHAR, id VARCHAR, kind VARCHAR, category VARCHAR, "
-    "severity VARCHAR, summary VARCHAR, cases_affected BIGINT, record VARCHAR)",
+    ("CREATE TABLE IF NOT EXISTS periods (period VARCHAR PRIMARY KEY, period_end TIMESTAMPTZ, source VARCHAR, "
+     "cases BIGINT, events BIGINT, kpis VARCHAR, document VARCHAR)"),
+    ("CREATE TABLE IF NOT EXISTS findings (period VARCHAR, id VARCHAR, kind VARCHAR, category VARCHAR, "
+     "severity VARCHAR, summary VARCHAR, cases_affected BIGINT, record VARCHAR)"),
     "CREATE TABLE IF NOT EXISTS edges (period VARCHAR, source VARCHAR, target VARCHAR, count BIGINT)",
     "CREATE TABLE IF NOT EXISTS waits (period VARCHAR, source VARCHAR, target VARCHAR, wait_s DOUBLE)",
     "CREATE TABLE IF NOT EXISTS variants (period VARCHAR, variant VARCHAR, cases BIGINT)",

@@ -12,7 +12,8 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from flowopt.report._escape import csv_safe, csv_safe_frame, escape_html, escape_md, to_safe_csv
 from flowopt.report._html import to_html

@@ -6,7 +6,7 @@ stay text. Charts are plain SVG 1.1 that any browser and most e-mail clients sho
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -161,10 +161,10 @@ def bars_svg(labels: Sequence[str], a: Sequence[float], b: Sequence[float], *, t
     vb = np.nan_to_num(np.asarray(b, dtype=float))
     top = _nice(float(max(va.max(initial=0), vb.max(initial=0))))
     pw = width - left - 70
-    body = [f'<rect x="{left}" y="{_T}" width="10" height="8" fill="{_BLUE}"/>'
-            f'<text x="{left + 14}" y="{_T + 8}" class="tick">{esc(a_label)}</text>'
-            f'<rect x="{left + 200}" y="{_T}" width="10" height="8" fill="{_RED}"/>'
-            f'<text x="{left + 214}" y="{_T + 8}" class="tick">{esc(b_label)}</text>']
+    body = [(f'<rect x="{left}" y="{_T}" width="10" height="8" fill="{_BLUE}"/>'
+             f'<text x="{left + 14}" y="{_T + 8}" class="tick">{esc(a_label)}</text>'
+             f'<rect x="{left + 200}" y="{_T}" width="10" height="8" fill="{_RED}"/>'
+             f'<text x="{left + 214}" y="{_T + 8}" class="tick">{esc(b_label)}</text>')]
     for i in range(n):
         y = _T + 16 + i * row
         lab = str(labels[i])

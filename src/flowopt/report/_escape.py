@@ -95,4 +95,4 @@ def to_safe_csv(frame: pd.DataFrame) -> str:
     "activity","n"
     "'=1+1",3
     """
-    return csv_safe_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    return str(csv_safe_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n"))

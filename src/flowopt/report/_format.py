@@ -29,7 +29,7 @@ def fmt_value(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         k = key.lower()
-        if k.endswith("_s") or k.endswith("_seconds"):
+        if k.endswith(("_s", "_seconds")):
             return human_duration(float(value))
         if k.endswith("_pct"):
             return f"{float(value):+.1f}%" if "change" in k or "delta" in k else f"{float(value):.1f}%"

@@ -36,8 +36,8 @@ def _env() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
-_SVG_JUNK = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
-_SVG_DANGER = re.compile(r"<\s*(script|foreignObject|iframe|object|embed)\b|\son\w+\s*=|javascript:", re.I)
+_SVG_JUNK = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)
+_SVG_DANGER = re.compile(r"<\s*(script|foreignObject|iframe|object|embed)\b|\son\w+\s*=|javascript:", re.IGNORECASE)
 
 
 def clean_svg(svg: str) -> str | None:
@@ -56,7 +56,7 @@ def _process_map(analysis: Analysis) -> tuple[str | None, str]:
         return None, dot
     try:
         return clean_svg(analysis.graph.to_svg()), dot
-    except Exception:  # a failing `dot` must not cost the whole report; the DOT text is shown instead
+    except Exception:  # noqa: BLE001 - a failing `dot` must not cost the whole report; the DOT text is shown instead
         return None, dot
 
 

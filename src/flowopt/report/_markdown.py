@@ -8,7 +8,8 @@ log goes through :func:`~flowopt.report._escape.escape_md`.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flowopt.report._escape import escape_md as e
 from flowopt.report._format import fmt_hours, fmt_value
@@ -43,9 +44,10 @@ def analysis_markdown(doc: Mapping[str, Any], lang: str = "en", *, top: int = 5)
     L = labels(lang)
     lg, kp = doc["log"], doc["kpis"]
     lines = [f"# {L['summary_title']}: {e(lg.get('source') or '–')}", "",
-             f"{L['period']}: {e((lg.get('start') or '–')[:10])} – {e((lg.get('end') or '–')[:10])} · "
-             f"{L['cases']}: {fmt_value('cases', lg.get('cases'))} · {L['events']}: {fmt_value('events', lg.get('events'))}"
-             f" · {L['rows_quarantined']}: {fmt_value('rows', lg.get('rows_quarantined'))}", "",
+             (f"{L['period']}: {e((lg.get('start') or '–')[:10])} – {e((lg.get('end') or '–')[:10])} · "
+              f"{L['cases']}: {fmt_value('cases', lg.get('cases'))} · "
+              f"{L['events']}: {fmt_value('events', lg.get('events'))} · "
+              f"{L['rows_quarantined']}: {fmt_value('rows', lg.get('rows_quarantined'))}"), "",
              f"## {L['headline']}", ""]
     lines += _table([L["kpi"], L["value"]], [[_key(k), e(fmt_value(k, v))] for k, v in kp.items()])
     lines += ["", f"## {L['top_suggestions']}", ""]
@@ -110,8 +112,8 @@ def score_markdown(doc: Mapping[str, Any], lang: str = "en") -> str:
 def comparison_markdown(doc: Mapping[str, Any], lang: str = "en") -> str:
     """Markdown of a before/after comparison (``Comparison.to_dict()``)."""
     L = labels(lang)
-    lines = [f"# {L['compare_title']}", "", f"{L['before']}: {e(doc.get('before', {}).get('source') or '–')} · "
-             f"{L['after']}: {e(doc.get('after', {}).get('source') or '–')}", ""]
+    lines = [f"# {L['compare_title']}", "", (f"{L['before']}: {e(doc.get('before', {}).get('source') or '–')} · "
+                                              f"{L['after']}: {e(doc.get('after', {}).get('source') or '–')}"), ""]
     rows = [[_key(k), e(fmt_value(k, d.get("previous"))), e(fmt_value(k, d.get("current"))),
              e(fmt_value("change_pct", d.get("delta_pct")))] for k, d in doc.get("deltas", {}).items()]
     lines += _table([L["kpi"], L["before"], L["after"], L["delta"]], rows)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from flowopt.errors import MissingDependencyError, SchemaError
 
@@ -14,7 +15,7 @@ __all__ = ["load_schema", "validate_document"]
 _FILES = {"analysis": "schema.json", "score": "score.schema.json", "comparison": "score.schema.json"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(name: str) -> str:
     return (resources.files("flowopt.report") / name).read_text(encoding="utf-8")
 
@@ -57,8 +58,8 @@ def validate_document(doc: Mapping[str, Any], kind: Literal["analysis", "score",
         import jsonschema
     except ImportError:  # pragma: no cover - jsonschema ships with the dev extra
         raise MissingDependencyError("validate_document needs the 'jsonschema' package: pip install jsonschema") from None
-    kind = kind or (doc.get("document") if isinstance(doc, Mapping) else None) or "analysis"  # type: ignore[assignment]
-    schema = load_schema(kind)  # type: ignore[arg-type]
+    kind = kind or (doc.get("document") if isinstance(doc, Mapping) else None) or "analysis"
+    schema = load_schema(kind)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(doc), key=lambda e: (list(e.absolute_path), e.message))
     if errors:

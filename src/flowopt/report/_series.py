@@ -76,5 +76,5 @@ def chart_data(log: EventLog, graph: ProcessGraph, *, top_edges: int = 3) -> Cha
 
 def describe(data: ChartData) -> dict[str, Any]:
     """A small JSON-ready summary of the chart data (for tests and debugging)."""
-    return {"edges": [(s, t, int(len(w))) for s, t, w in data.edge_waits], "weeks": int(len(data.weekly)),
-            "days": int(len(data.wip))}
+    return {"edges": [(s, t, len(w)) for s, t, w in data.edge_waits], "weeks": len(data.weekly),
+            "days": len(data.wip)}
