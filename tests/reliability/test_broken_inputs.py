@@ -208,6 +208,8 @@ def corpus() -> list[Entry]:
         Entry("utf8_bom.csv", b"\xef\xbb\xbf" + ZH.encode("utf-8"), Loads(3, {}, _zh_values)),
         Entry("gbk.csv", ZH.encode("gbk"), Loads(3, {}, _zh_values)),
         Entry("gbk.csv.gz", gzip.compress(ZH.encode("gbk")), Loads(3, {}, _zh_values)),
+        Entry("excel_unicode_text.txt", ZH.replace(",", "\t").encode("utf-16"), Loads(3, {}, _zh_values)),
+        Entry("utf16_be.csv", b"\xfe\xff" + ZH.encode("utf-16-be"), Loads(3, {}, _zh_values)),
         Entry("ragged_rows.csv", (GOOD + "c3,Apply,2024-01-03 09:00,x,extra,fields\nc4\n").encode(),
               Loads(3, {QuarantineReason.MALFORMED_ROW.value: 2}, _ragged)),
         Entry("unclosed_quote.csv", (GOOD + 'c3,"Apply,2024-01-03 09:00,x\n').encode(),

@@ -74,7 +74,9 @@ def _looks_binary(head: bytes) -> bool:
     if not head:
         return False
     sample = head[:4096]
-    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text (Excel's "Unicode text"): its zero bytes are not binary
+    if b"\x00" in sample:
         return True
     bad = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return bad > len(sample) * 0.05
@@ -133,7 +135,11 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
 
     def on_invalid(row: Any) -> str:
         # row.number counts the header as record 1: data row = number - 1 (1-based, like the quarantine's rows)
-        malformed.append((int(row.number) - 1 if row.number is not None else -1, str(row.text)))
+        try:
+            text = str(row.text)
+        except UnicodeDecodeError:  # the row has bytes the chosen encoding cannot decode
+            text = "<undecodable bytes>"
+        malformed.append((int(row.number) - 1 if row.number is not None else -1, text))
         return "skip"
 
     lines = text_head.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # pyarrow's line ends
@@ -146,8 +152,13 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
 
+    recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
+
     def _read(newlines: bool, read_options: pacsv.ReadOptions) -> pa.Table:
         parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=newlines, invalid_row_handler=on_invalid)
+        if recoded is not None:
+            return pacsv.read_csv(io.BytesIO(recoded), read_options=read_options, parse_options=parse,
+                                  convert_options=convert)
         source: Any = gzip.open(p, "rb") if compressed else str(p)
         try:
             return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert)
@@ -165,10 +176,13 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
             table = _read(True, read_opts)
     except pa.ArrowInvalid as exc:
         if encoding is None and enc == "utf-8" and ("UTF8" in str(exc) or "decode" in str(exc).lower()):
-            # mixed encodings: a few rows are not UTF-8; GB18030 decodes both Chinese legacy text and ASCII
+            # mixed encodings: some rows are not UTF-8. Decode line by line — UTF-8 where it is valid, else
+            # GB18030 (Chinese legacy text), else Latin-1 — so every row keeps the text it was written in.
             malformed.clear()
-            enc = "gb18030"
-            read_opts = pacsv.ReadOptions(encoding=enc, column_names=names, skip_rows=blank + 1, block_size=1 << 24)
+            enc = "mixed (utf-8, gb18030)"
+            recoded = _recode_lines(p, compressed)
+            read_opts = pacsv.ReadOptions(encoding="utf8", column_names=names, skip_rows=blank + 1,
+                                          block_size=1 << 24)
             try:
                 table = _read(True, read_opts)
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
@@ -195,6 +209,24 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
         raise EmptyLogError(f"{p} has a header ({', '.join(names)}) but no data rows.", source=str(p))
     bad = pd.DataFrame({"row": [m[0] for m in malformed], "text": [m[1] for m in malformed]})
     return RawTable(frame=frame, malformed=bad, encoding=enc, delimiter=delim)
+
+
+def _recode_lines(path: Path, compressed: bool) -> bytes:
+    """The file's bytes re-encoded as UTF-8, decoding each line with the first encoding that fits."""
+    opener: Any = gzip.open if compressed else open
+    with opener(path, "rb") as fh:
+        data = fh.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    out = []
+    for line in data.split(b"\n"):
+        for enc in _ENCODINGS:
+            try:
+                out.append(line.decode(enc))
+                break
+            except UnicodeDecodeError:
+                continue
+    return "\n".join(out).encode("utf-8")
 
 
 def _str_mapper(dtype: pa.DataType) -> Any:
