@@ -138,6 +138,42 @@ def test_rework_after_a_step_reads_as_a_return() -> None:
     assert st["returns"] == 5 and st["approvals"] == 20 and st["outcome_source"] == "inferred"
 
 
+def test_rejection_notice_then_resubmission_reads_as_a_return() -> None:
+    rows = []
+    t0 = pd.Timestamp("2024-01-01 09:00", tz="UTC")
+    for i in range(30):
+        acts = ["Submit application", "Credit approval", "Payout"]
+        if i % 3 == 0:
+            acts = ["Submit application", "Credit approval", "Send notice", "Submit application",
+                    "Credit approval", "Payout"]
+        if i % 5 == 1:
+            acts = ["Submit application", "Credit approval", "Send notice"]  # rejected: ends without payout
+        for j, a in enumerate(acts):
+            rows.append({"case_id": f"c{i}", "activity": a, "end": t0 + pd.Timedelta(hours=i * 24 + j)})
+    rows.append({"case_id": "late", "activity": "Credit approval", "end": t0 + pd.Timedelta(days=40)})
+    log = flowopt.read_log(pd.DataFrame(rows), {"columns": {"case": "case_id", "activity": "activity",
+                                                             "timestamp": "end"}})
+    table = signoff_steps(log)
+    st = table.step("Credit approval")
+    n_back = sum(1 for i in range(30) if i % 3 == 0 and i % 5 != 1)
+    n_end = sum(1 for i in range(30) if i % 5 == 1)
+    assert (st["returns"], st["rejections"]) == (n_back, n_end)
+    assert st["approvals"] == 30 - n_end  # every completed pass, the resubmitted ones included
+    ex = table.executions
+    assert ex.loc[ex["case_id"] == "late", "outcome"].tolist() == ["unknown"]  # still open
+
+
+def test_no_completion_stage_means_no_approval_is_inferred() -> None:
+    rows = []
+    t0 = pd.Timestamp("2024-01-01 09:00", tz="UTC")
+    for i in range(10):
+        for j, a in enumerate(["Registration", "Manager approval", "Archive"]):
+            rows.append({"case_id": f"c{i}", "activity": a, "end": t0 + pd.Timedelta(hours=i * 24 + j)})
+    log = flowopt.read_log(pd.DataFrame(rows), {"columns": {"timestamp": "end"}})
+    st = signoff_steps(log).step("Manager approval")
+    assert st["decided"] == 0 and st["executions"] == 10
+
+
 def test_configured_activities_and_outcome_pattern() -> None:
     rows = []
     t0 = pd.Timestamp("2024-01-01", tz="UTC")

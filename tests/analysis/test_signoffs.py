@@ -98,6 +98,15 @@ def test_small_samples_are_never_called_redundant() -> None:
     assert len(find_redundant_signoffs(build(cases), None, None)) == 1
 
 
+def test_unknown_outcomes_block_a_verdict() -> None:
+    cases = [[("Submit", "CLIENT", None), ("Check approval", "OPS", "approved" if i % 5 else None)]
+             for i in range(600)]  # a fifth of the outcomes missing: they could be the rejections
+    log = build(cases)
+    st = signoff_steps(log).step("Check approval")
+    assert (st["decided"], st["rejections"]) == (480, 0)
+    assert find_redundant_signoffs(log, None, None) == []
+
+
 def test_protected_controls_are_flagged_never_eliminable() -> None:
     log, _ = _gen(500, 1, config={"protected": ["director"]})
     (f,) = find_redundant_signoffs(log, None, log.config)

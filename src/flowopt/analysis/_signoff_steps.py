@@ -326,20 +326,34 @@ def _step_table(ex: pd.DataFrame, protected: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _infer(log: EventLog, rows: np.ndarray, is_so: np.ndarray) -> np.ndarray:
-    """Outcome codes (1 approved, 2 rejected, 3 returned, 0 unknown) for sign-off rows without a record."""
+    """Outcome codes (1 approved, 2 rejected, 3 returned, 0 unknown) for sign-off rows without a record.
+
+    Returned: before the case's next "progress" event (a sign-off, disbursement or after-service step),
+    or as that event, an activity repeats that had already happened by the time of the step. Rejected:
+    no later progress event and the case is closed (ended well before the log's last event). Approved:
+    a later progress event without going back. Unknown otherwise (open cases; logs without a
+    disbursement or after-service stage, where an ending cannot be told from a completion).
+    """
     codes = log.codes()
     case, act, end = codes.case, codes.activity, codes.end
     n = len(case)
     idx = np.arange(n)
-    # first position of each (case, activity) in the case
-    first = pd.Series(idx).groupby([case, act]).transform("min").to_numpy()
-    nxt = np.minimum(rows + 1, n - 1)
-    has_next = (rows + 1 < n) & (case[nxt] == case[rows])
-    back = has_next & (first[nxt] <= rows)
-    # last "progress" event per case: a later sign-off or a disbursement / after-service step
+    first = pd.Series(idx).groupby([case, act]).transform("min").to_numpy()  # first position of the activity
     stages = np.array([log.stage_of(a) in _PROGRESS_STAGES for a in codes.activity_names], dtype=bool)
     progress = stages[act] | is_so[act]
+    case_first = codes.case_start[case]
+    # the last progress row strictly before each row, within the case (-1 when none)
+    marks = pd.Series(np.where(progress, idx, -1)).groupby(case).cummax().to_numpy()
+    prev_prog = np.full(n, -1, dtype=np.int64)
+    prev_prog[1:] = marks[:-1]
+    prev_prog[prev_prog < case_first] = -1
+    # for each progress row i: the earliest first-occurrence among the rows up to and including the next one
+    has = prev_prog >= 0
+    window_min = pd.Series(first[has]).groupby(prev_prog[has]).min()
+    wm = window_min.reindex(rows).to_numpy(dtype=float)
+    back = np.isfinite(wm) & (wm <= rows)
     last_prog = pd.Series(np.where(progress, idx, -1)).groupby(case).transform("max").to_numpy()
+    later = last_prog[rows] > rows
     can_end = bool(stages.any())
     # a case is closed when it ended well before the log did (else it may still be running)
     case_last = end[codes.case_start[1:] - 1]
@@ -347,13 +361,8 @@ def _infer(log: EventLog, rows: np.ndarray, is_so: np.ndarray) -> np.ndarray:
     gaps = gaps[gaps > 0]
     margin = np.quantile(gaps, 0.9) if len(gaps) else 0
     closed = case_last < end.max() - margin
-    ended = can_end & (last_prog[rows] <= rows) & closed[case[rows]]
-    out = np.ones(len(rows), dtype=np.int8)
-    out[ended] = 2
+    out = np.zeros(len(rows), dtype=np.int8)
+    out[later] = 1
+    out[~later & closed[case[rows]] & can_end] = 2
     out[back] = 3
-    # an open case whose last event is this step: undecided
-    open_last = ~has_next & ~closed[case[rows]]
-    out[open_last & ~back] = 0
-    if not can_end:  # no completion stage in the log: only the going-back signal can be read
-        out[~back & ~has_next] = 0
     return out

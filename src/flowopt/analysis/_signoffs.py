@@ -6,7 +6,8 @@ what each execution decided).
 ``redundant_signoff`` — a sign-off that credibly catches nothing. Because recommending the removal
 of a control that does catch problems is far worse than missing a redundant one, every verdict rests
 on a one-sided *upper* confidence bound (Clopper–Pearson, level ``[signoffs] confidence``) of the
-reject rate, never on a point estimate, and needs ``[signoffs] min_cases`` cases:
+reject rate, never on a point estimate, and needs ``[signoffs] min_cases`` cases and a known
+outcome for at least 90% of the step's executions (unknown outcomes could hide rejections):
 
 - ``rubber_stamp``: the upper bound of the reject rate, per execution *and* per case, is below
   ``[signoffs] max_reject_rate``.
@@ -59,6 +60,7 @@ __all__ = ["conditional_fast_tracks", "find_redundant_signoffs", "find_sequentia
 
 METHOD = "clopper_pearson_one_sided"
 _NEAR = 1  # at most this many other events between two sign-offs that run "one after the other"
+_MIN_DECIDED_SHARE = 0.9  # a step is judged only when at least this share of its executions has an outcome
 _MIN_SAVING_S = 300.0  # a median saving below five minutes per case is not worth changing the flow
 
 
@@ -153,8 +155,8 @@ def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Findi
     for st in table.steps.itertuples(index=False):
         g = ex[ex["step"] == st.step]
         dec = g[g["outcome"] != "unknown"]
-        if dec["case"].nunique() < min_cases:
-            continue
+        if dec["case"].nunique() < min_cases or len(dec) < _MIN_DECIDED_SHARE * len(g):
+            continue  # too few cases, or too many executions without a known outcome to vouch for the rest
         neg = dec["outcome"].isin(["rejected", "returned"]).to_numpy()
         k_e, n_e = int(neg.sum()), len(dec)
         k_c = int(dec.loc[neg, "case"].nunique())
