@@ -18,6 +18,8 @@ def fmt_value(key: str, value: Any) -> str:
     --------
     >>> fmt_value("throughput_p50_s", 7200), fmt_value("rework_rate", 0.125), fmt_value("cases", 1200)
     ('2.0 h', '12.5%', '1,200')
+    >>> fmt_value("flow_efficiency_cases", 0)
+    '0'
     >>> fmt_value("throughput_p50_change_pct", -12.34)
     '-12.3%'
     >>> fmt_value("stage_throughput", {"approval": {"cases": 120, "p50_s": 86400.0}})
@@ -29,6 +31,8 @@ def fmt_value(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         k = key.lower()
+        if k.endswith(("cases", "_count", "complaints", "events", "rows")) and float(value).is_integer():
+            return f"{int(value):,}"
         if k.endswith(("_s", "_seconds")):
             return human_duration(float(value))
         if k.endswith("_pct"):
