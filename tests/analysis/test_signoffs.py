@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -238,7 +238,7 @@ def test_same_role_chain_is_not_a_department_chain() -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("outcome_in", ["column", "name"])
 def test_amount_threshold_gives_a_fast_track(seed: int, outcome_in: str) -> None:
-    log, g = _gen(700, seed, problems=("amount_threshold",), outcome_in=outcome_in)
+    log, _ = _gen(700, seed, problems=("amount_threshold",), outcome_in=outcome_in)
     found = [f for f in find_signoff_triage(log, None, log.config) if f.evidence["basis"] == "attribute"]
     (f,) = found
     ev = f.evidence

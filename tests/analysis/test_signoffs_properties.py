@@ -55,11 +55,10 @@ def signoff_logs(draw: st.DrawFn) -> tuple[pd.DataFrame, dict, dict[str, tuple[i
     frame = pd.concat(parts, ignore_index=True)
     cols = {"case": "case_id", "activity": "activity", "start": "start", "end": "end", "role": "role",
             "resource": "resource"}
-    if not in_name:
-        cols["outcome"] = "decision"
-        frame = frame
-    else:
+    if in_name:
         frame = frame.drop(columns=["decision"])
+    else:
+        cols["outcome"] = "decision"
     return frame, {"columns": cols}, truth
 
 

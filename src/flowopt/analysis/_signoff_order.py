@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from flowopt.analysis._findings import Finding, finding_id
+from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._signoffs import conditional_fast_tracks, reject_upper, signoff_context
 from flowopt.analysis._stats import clopper_pearson_interval
@@ -169,7 +169,7 @@ def _threshold(log: EventLog, st: Any, g: pd.DataFrame, x: np.ndarray, neg: np.n
                    f"sample fast-tracked cases to confirm the rate stays below {max_rate:.0%}.")}
     summary = (f"{st.step} rejects {rate_rest:.1%} of cases with {col} {rest_text} but at most "
                f"{float(up[i]):.2%} of the {n_fast} cases with {edge}: a fast track would spare them")
-    sev = "low" if st.protected else ("high" if n_fast >= 3 * min_cases else "medium")
+    sev: Severity = "low" if st.protected else ("high" if n_fast >= 3 * min_cases else "medium")
     return Finding(kind="signoff_triage", category="design", severity=sev, activities=(st.step,), summary=summary,
                    evidence=ev, cases_affected=n_fast, score=float(np.nansum(t)) / 3600.0,
                    id=finding_id("signoff_triage", (st.step,), None, f"{col}:{side}"))
@@ -221,7 +221,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
                        f"for cases {b} approves. Check regulation does not fix the order of these controls.")}
         summary = (f"{a} (median {ca / 3600:.1f} h) runs before {b} (median {cb / 3600:.1f} h), which rejects more "
                    f"often ({rb:.1%} vs {ra:.1%}): checking {b} first would spare {wasted_total / 3600:.0f} h")
-        sev = "medium" if n_ab >= 2 * min_cases and wasted_total > 0 else "low"
+        sev: Severity = "medium" if n_ab >= 2 * min_cases and wasted_total > 0 else "low"
         out.append(Finding(kind="knockout_order", category="design", severity=sev, activities=(a, b),
                            summary=summary, evidence=ev, cases_affected=int(knocked["case"].nunique()),
                            score=wasted_total / 3600.0))

@@ -85,7 +85,7 @@ def classify_outcome(value: Any, reject_values: tuple[str, ...] = (), approve_va
     >>> classify_outcome("nee", reject_values=("Nee",)), classify_outcome("maybe")
     ('rejected', None)
     """
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     text = " ".join(str(value).strip().casefold().split())
     if not text:
@@ -159,7 +159,7 @@ class SignoffTable:
         hit = self.steps[self.steps["step"] == name]
         if hit.empty:
             raise KeyError(name)
-        return hit.iloc[0].to_dict()
+        return dict(hit.iloc[0].to_dict())
 
     def __repr__(self) -> str:
         return f"SignoffTable({len(self.steps)} steps, {len(self.executions):,} executions)"
@@ -194,22 +194,22 @@ def signoff_steps(log: EventLog, config: Config | Any = None) -> SignoffTable:
     act_step: dict[int, str] = {}
     act_outcome: dict[int, Outcome | None] = {}
     by_name: set[int] = set()
-    for code, act in enumerate(names):
-        parsed = step_name(act, user_rx)
+    for code, label in enumerate(names):
+        parsed = step_name(label, user_rx)
         if configured:
-            if not any(rx.search(act) for rx in configured):
+            if not any(rx.search(label) for rx in configured):
                 continue
         elif parsed is None:
-            if not (_KEYWORDS.search(act) and log.stage_of(act) == "approval"):
+            if not (_KEYWORDS.search(label) and log.stage_of(label) == "approval"):
                 continue
-        elif user_rx is None and not (_KEYWORDS.search(parsed[0]) or log.stage_of(act) == "approval"):
+        elif user_rx is None and not (_KEYWORDS.search(parsed[0]) or log.stage_of(label) == "approval"):
             continue
         if parsed is not None:
             act_step[code] = parsed[0]
             act_outcome[code] = classify_outcome(parsed[1], so.reject_values, so.approve_values)
             by_name.add(code)
         else:
-            act_step[code] = act
+            act_step[code] = label
             act_outcome[code] = None
 
     has_col = "outcome" in f.columns

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from flowopt.analysis._findings import Finding, finding_id
+from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._stats import clopper_pearson_interval
 from flowopt.errors import ParameterError
@@ -112,7 +112,7 @@ def _cfg(log: EventLog, config: Config | Any) -> Config:
     return log.config if config is None else load_config(config)
 
 
-def _finding_sev(upper: float, max_rate: float, cases: int, min_cases: int, inferred: bool, protected: bool) -> str:
+def _finding_sev(upper: float, max_rate: float, cases: int, min_cases: int, inferred: bool, protected: bool) -> Severity:
     if protected:
         return "low"
     if upper < max_rate / 2 and cases >= 3 * min_cases and not inferred:
@@ -334,9 +334,9 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
               "time_second_median_s": float(np.nanmedian(main["time_added_s"])) if main["time_added_s"].notna().any() else None,
               "first_reject_rate": a_rate, "risk": risk.strip(),
               "protected": protected.get(first, False) or protected.get(second, False), "eliminable": False}
-        sev = {"strong": "high" if n_main >= 100 else "medium", "moderate": "medium", "weak": "low"}[safety]
+        sev: Severity = "low" if safety == "weak" else "high" if safety == "strong" and n_main >= 100 else "medium"
         summary = (f"{first} → {second} run one after the other in {n_main} cases; side by side would save "
-                   f"{_hours(ev['saving_median_s'] or 0.0)} per case ({safety} evidence it is safe)")
+                   f"{_hours(float(np.nanmedian(sav)))} per case ({safety} evidence it is safe)")
         out.append(Finding(kind="sequential_signoffs", category="design", severity=sev, activities=(first, second),
                            summary=summary, evidence=ev, cases_affected=n_main, score=sav_total / 3600.0,
                            example_cases=tuple(str(c) for c in main["case_id"].drop_duplicates().head(5))))
