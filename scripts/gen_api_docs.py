@@ -96,11 +96,11 @@ def generate() -> str:
     import flowopt
 
     lines = ["# flowopt API reference", "",
-             f"Generated from the docstrings of flowopt {flowopt.__version__} by `scripts/gen_api_docs.py`; "
-             "do not edit by hand (run `.venv/bin/python scripts/gen_api_docs.py`). Every public name is listed "
-             "once, under the first module (in the order below) that exports it.", ""]
+             (f"Generated from the docstrings of flowopt {flowopt.__version__} by `scripts/gen_api_docs.py`; "
+              "do not edit by hand (run `.venv/bin/python scripts/gen_api_docs.py`). Every public name is listed "
+              "once, under the first module (in the order below) that exports it."), ""]
     lines += ["Modules: " + ", ".join(f"[`{m}`](#{m.replace('.', '')})" for m in MODULES), ""]
-    seen: set[int] = set()
+    seen: dict[int, str] = {}
     for modname in MODULES:
         mod = importlib.import_module(modname)
         lines += [f"## {modname}", "", *(_fenced(_first_paragraph(_doc(mod))) if _doc(mod) else [])]
@@ -111,10 +111,9 @@ def generate() -> str:
                 continue
             key = id(obj)
             if (inspect.isclass(obj) or callable(obj)) and key in seen:
-                lines += [f"- `{modname}.{name}`: see `{getattr(obj, '__module__', modname).split('._')[0]}."
-                          f"{getattr(obj, '__qualname__', name)}` above.", ""]
+                lines += [f"- `{modname}.{name}`: see `{seen[key]}` above.", ""]
                 continue
-            seen.add(key)
+            seen[key] = f"{modname}.{name}"
             lines += _entry(f"{modname}.{name}", obj)
     return "\n".join(lines).rstrip() + "\n"
 
