@@ -9,6 +9,7 @@ pandas/NumPy datetimes (naive ones read in the configured zone), and common loca
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -66,7 +67,11 @@ def _iso_arrow(text: pd.Series, missing: pd.Series, tz: str) -> pd.Series | None
     pandas path below then reads the column, so results never depend on which path ran.
     """
     arr = pa.array(text.mask(missing), type=pa.string(), from_pandas=True)
-    for typ in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+    kinds = [pa.timestamp("us"), pa.timestamp("us", tz="UTC")]
+    first = text[~missing].iloc[0]
+    if re.search(_OFFSET, first):  # try the kind of the first value first: a failed cast costs a full pass
+        kinds.reverse()
+    for typ in kinds:
         try:
             out = pc.cast(arr, typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
