@@ -331,8 +331,6 @@ def test_hostile_xes_reads_no_local_file(corpus_dir: Path) -> None:
     assert "root:" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in flowopt/io/_csv.py: a file that is UTF-8 except for some GBK rows "
-                   "is re-read entirely as GB18030, garbling every UTF-8 row (案1 -> 'æ¡\\x881')")
 def test_mixed_encodings_in_one_file(tmp_path: Path) -> None:
     """Rows in UTF-8 and rows in GBK in one file: every value is decoded as what it was written in."""
     path = tmp_path / "mixed.csv"

@@ -106,11 +106,6 @@ def test_read_random_csv_bytes(tmp_path_factory: pytest.TempPathFactory, header:
     _assert_no_row_lost(log)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # drop both marks once fixed
-@pytest.mark.xfail(strict=True, raises=FlowoptError,
-                   reason="bug in flowopt/io/_csv.py: a UTF-8 file with a BOM skips the encoding check; an invalid "
-                   "byte in a row with the wrong field count makes pyarrow's invalid-row handler fail to decode the "
-                   "row ('Exception ignored' on stderr) and the read stops with a LogReadError blaming the delimiter")
 def test_bom_file_with_one_invalid_utf8_row(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(BOM + b"case_id,activity,timestamp\nc1,A,2024-03-01 09:00\nc2,\xb0\xb8,x,2024-03-01\n"

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,8 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
                            "Parquet or XES file, give it the matching extension (.parquet, .xes, .xes.gz).",
                            path=str(p))
     enc = _pick_encoding(head, p, encoding)
+    if encoding is None and enc != "utf-8" and _has_utf8_text(head):
+        enc = "utf-8"  # UTF-8 rows next to legacy-encoded ones: the mixed-encoding path below decodes row by row
     text_head = head.decode(enc, errors="replace")
     if text_head.startswith("\ufeff"):
         text_head = text_head[1:]
@@ -147,11 +150,28 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
     names = [h.strip() for h in header_line]
     names = _dedupe_names(names)
+    # pyarrow decodes a malformed row's text before calling our handler; when that row holds bytes the
+    # encoding cannot decode, the failure is reported through sys.unraisablehook and the read fails with a
+    # parse error. Capture it here: the mixed-encoding path below then decodes the file row by row.
+    previous_hook = sys.unraisablehook
+
+    def _hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = _hook
+    try:
+        return _read_all(p, compressed, enc, encoding, delim, names, blank, malformed, on_invalid)
+    finally:
+        sys.unraisablehook = previous_hook
+
+
+def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: str, names: list[str],
+              blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
                                   skip_rows=blank + 1, block_size=1 << 24)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
-
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
 
     def _read(newlines: bool, read_options: pacsv.ReadOptions) -> pa.Table:
@@ -175,7 +195,8 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
             malformed.clear()
             table = _read(True, read_opts)
     except pa.ArrowInvalid as exc:
-        if encoding is None and enc == "utf-8" and ("UTF8" in str(exc) or "decode" in str(exc).lower()):
+        if encoding is None and enc == "utf-8" and ("UTF8" in str(exc) or "decode" in str(exc).lower()
+                                                    or not _is_valid_utf8(p, compressed)):
             # mixed encodings: some rows are not UTF-8. Decode line by line — UTF-8 where it is valid, else
             # GB18030 (Chinese legacy text), else Latin-1 — so every row keeps the text it was written in.
             malformed.clear()
@@ -209,6 +230,36 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
         raise EmptyLogError(f"{p} has a header ({', '.join(names)}) but no data rows.", source=str(p))
     bad = pd.DataFrame({"row": [m[0] for m in malformed], "text": [m[1] for m in malformed]})
     return RawTable(frame=frame, malformed=bad, encoding=enc, delimiter=delim)
+
+
+def _has_utf8_text(head: bytes) -> bool:
+    """True when some line of ``head`` is valid UTF-8 with non-ASCII characters (so UTF-8 was meant)."""
+    for line in head.split(b"\n")[:-1]:
+        if max(line, default=0) >= 0x80:
+            try:
+                line.decode("utf-8")
+                return True
+            except UnicodeDecodeError:
+                continue
+    return False
+
+
+def _is_valid_utf8(path: Path, compressed: bool) -> bool:
+    """Stream the file through a UTF-8 decoder (only on the error path)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    opener: Any = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except (OSError, EOFError, zlib.error):
+        return True  # not an encoding problem; let the caller report what it saw
+    return True
 
 
 def _recode_lines(path: Path, compressed: bool) -> bytes:
