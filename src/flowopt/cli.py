@@ -87,6 +87,10 @@ def _resolve_log(arg: str) -> str:
 def _read(arg: str, config: str | None, console: _Console) -> Any:
     import flowopt
 
+    if arg == "example" and config is None:
+        from flowopt.datasets import example_config_path
+
+        config = example_config_path()  # the example's own columns, protected controls, costs and SLA
     with console.step(f"Reading {arg}"), _one_line_warnings(console):
         return flowopt.read_log(_resolve_log(arg), config)
 
