@@ -392,9 +392,9 @@ def test_example_csv_is_the_generator_output() -> None:
     df = pd.read_csv(EXAMPLE)
     assert list(df.columns) == ["case_id", "activity", "start", "end", "resource", "role", "outcome", "amount",
                                 "channel"]
-    assert df["case_id"].nunique() == 300
+    assert df["case_id"].nunique() == 500
     assert df["start"].str.endswith("Z").all()
-    assert EXAMPLE.stat().st_size < 400_000
-    log = generate_lending_log(300, seed=7, problems=PROBLEMS)
+    assert EXAMPLE.stat().st_size < 700_000
+    log = generate_lending_log(500, seed=7, problems=PROBLEMS)
     assert len(df) == len(log.frame)
     assert (pd.to_datetime(df["end"], utc=True) == log.frame["end"].reset_index(drop=True)).all()

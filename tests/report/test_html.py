@@ -85,7 +85,7 @@ def test_self_contained_and_complete(example: tuple[flowopt.Analysis, flowopt.Ev
     for section in ("headline", "suggestions", "findings", "stages", "map", "charts", "variants", "quality"):
         assert f'id="{section}"' in page
     # headline figures, stage view, charts (3 wait histograms + weekly trend + WIP), map
-    assert "300" in page and "approval" in page
+    assert "500" in page and "approval" in page
     assert page.count('class="chart"') == 5
     assert "<svg" in page
     text = html.unescape(page)

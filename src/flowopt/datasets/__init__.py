@@ -20,7 +20,7 @@ __all__ = ["CHANGES", "PROBLEMS", "GeneratedLog", "Injection", "example_config_p
 
 
 def example_log_path() -> str:
-    """Path of the bundled example CSV (a generated consumer-loan flow, 300 cases)."""
+    """Path of the bundled example CSV (a generated consumer-loan flow, 500 cases)."""
     return str(resources.files("flowopt.datasets") / "data" / "example_log.csv")
 
 
@@ -37,7 +37,7 @@ def example_log() -> EventLog:
     >>> import flowopt
     >>> log = flowopt.datasets.example_log()
     >>> log.n_cases, log.config.signoffs.protected
-    (300, ('^Compliance approval',))
+    (500, ('^Compliance approval',))
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -692,8 +692,8 @@ def _injections(sim: dict[str, Any], p: dict[str, Any], names: dict[str, str]) -
 
 
 def _write_example_csv(path: str) -> None:
-    """Write the bundled ``example_log.csv``: 300 cases, every problem, seed 7, ISO 8601 ``Z`` times."""
-    frame = generate_lending_log(300, seed=7, problems=PROBLEMS).frame.copy()
+    """Write the bundled ``example_log.csv``: 500 cases, every problem, seed 7, ISO 8601 ``Z`` times."""
+    frame = generate_lending_log(500, seed=7, problems=PROBLEMS).frame.copy()
     for col in ("start", "end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     frame.to_csv(path, index=False, lineterminator="\n")
