@@ -33,7 +33,7 @@ def test_script_analyze_example_writes_every_output(run_cli: Run, tmp_path: Path
     _no_traceback(p.stderr)
     doc = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     validate_document(doc)
-    assert doc["log"]["cases"] == 300
+    assert doc["log"]["cases"] == 500
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page.lower()
     assert (out / "summary.md").read_text(encoding="utf-8").startswith("# Process analysis summary")

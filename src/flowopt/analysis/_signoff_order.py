@@ -217,6 +217,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
               "first_cost_median_s": ca, "second_cost_median_s": cb, "first_reject_rate": ra,
               "second_reject_rate": rb, "p_value": p, "confidence": conf, "knocked_out_cases": int(knocked["case"].nunique()),
               "wasted_first_step_total_s": wasted_total, "protected": prot, "eliminable": False,
+              "protected_steps": [x for x in (a, b) if bool(table.steps.set_index("step").loc[x, "protected"])],
               "risk": (f"Run {b} before {a} only if {b} does not need {a}'s result; {a} would then be done only "
                        f"for cases {b} approves. Check regulation does not fix the order of these controls.")}
         summary = (f"{a} (median {ca / 3600:.1f} h) runs before {b} (median {cb / 3600:.1f} h), which rejects more "

@@ -333,7 +333,8 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
               "time_first_median_s": float(np.nanmedian(main["prev_time_s"])) if main["prev_time_s"].notna().any() else None,
               "time_second_median_s": float(np.nanmedian(main["time_added_s"])) if main["time_added_s"].notna().any() else None,
               "first_reject_rate": a_rate, "risk": risk.strip(),
-              "protected": protected.get(first, False) or protected.get(second, False), "eliminable": False}
+              "protected": protected.get(first, False) or protected.get(second, False),
+              "protected_steps": [x for x in (first, second) if protected.get(x, False)], "eliminable": False}
         sev: Severity = "low" if safety == "weak" else "high" if safety == "strong" and n_main >= 100 else "medium"
         summary = (f"{first} → {second} run one after the other in {n_main} cases; side by side would save "
                    f"{_hours(float(np.nanmedian(sav)))} per case ({safety} evidence it is safe)")

@@ -79,7 +79,7 @@ def period_profile(log: EventLog, *, max_waits: int = MAX_WAITS) -> PeriodProfil
     >>> import flowopt
     >>> p = period_profile(flowopt.datasets.example_log())
     >>> int(p.variants["cases"].sum())
-    300
+    500
     """
     c = log.codes()
     names = np.asarray(c.activity_names, dtype=object)

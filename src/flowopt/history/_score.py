@@ -198,7 +198,7 @@ def score(log: EventLog, store: HistoryStore | str | os.PathLike[str], period: s
     >>> path = os.path.join(tempfile.mkdtemp(), "h.duckdb")
     >>> r = score(flowopt.datasets.example_log(), path)
     >>> r.period, r.previous_period, r.exit_code
-    ('2024-W06', None, 0)
+    ('2024-W09', None, 0)
     """
     from flowopt import analyze
 

@@ -400,8 +400,19 @@ def candidates(findings: Iterable[Finding], graph: Any, config: Config) -> list[
     """
     findings = list(findings)
     # a step any finding calls protected is protected for every finding (detectors may disagree)
-    flagged = {str(x) for f in findings if bool(f.evidence.get("protected", False))
-               for x in (*f.activities, f.evidence.get("step") or "") if x}
+    # (a finding about several steps — a pair of sequential sign-offs — names which of them is protected in
+    # ``protected_steps``; its overall ``protected`` flag must not spread to the unprotected partner)
+    flagged: set[str] = set()
+    for f in findings:
+        if not bool(f.evidence.get("protected", False)):
+            continue
+        named = f.evidence.get("protected_steps")
+        if isinstance(named, list):
+            flagged.update(str(x) for x in named)
+        elif len(f.activities) <= 1 or f.evidence.get("step"):
+            flagged.update(str(x) for x in (*f.activities[:1], f.evidence.get("step") or "") if x)
+        else:
+            flagged.update(str(x) for x in f.activities)  # unknown which one: protect them all
     merged: dict[tuple[Any, ...], Candidate] = {}
     for f in findings:
         rule = _RULES.get(f.kind)
