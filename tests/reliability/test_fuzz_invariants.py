@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from flowopt.analysis._waits import CAUSES, waiting_times
 from flowopt.discovery import END, START
 from flowopt.errors import FlowoptError, QuarantineReason
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+EXAMPLES = int(os.environ.get("FLOWOPT_FUZZ_EXAMPLES", "40"))  # raise for a deep run, e.g. 1000
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                         HealthCheck.function_scoped_fixture])
 BASE_NS = pd.Timestamp("2024-03-01 08:00").value
 
@@ -205,7 +207,7 @@ def _check_wait_table(log: flowopt.EventLog) -> None:
     np.testing.assert_allclose(parts.sum(axis=1), w["wait_s"], rtol=1e-9, atol=1e-6)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=valid_logs())
 def test_analyze_random_valid_logs(case: tuple[pd.DataFrame, dict[str, Any], str]) -> None:
     df, config, shape = case
