@@ -71,7 +71,7 @@ def group_stats(group: np.ndarray, values: np.ndarray, n_groups: int) -> GroupSt
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
     v = values[_group_order(group, values, n_groups)]
-    lo = np.concatenate([[0], np.cumsum(cnt)[:-1]]).astype(np.int64)
+    lo = (np.cumsum(cnt) - cnt).astype(np.int64)  # group offsets; length n_groups even when it is 0
     med = _quantile_sorted(v, lo, cnt, 0.5)
     p90 = _quantile_sorted(v, lo, cnt, 0.9)
     mx = np.full(n_groups, np.nan)
