@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from flowopt.report._charts import bars_svg, histogram_svg, timeline_svg, trend_svg
 from flowopt.report._format import fmt_hours, fmt_value
-from flowopt.report._i18n import labels
+from flowopt.report._i18n import kpi_label, labels
 
 if TYPE_CHECKING:
     from flowopt import Analysis, EventLog
@@ -133,7 +133,7 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
     period = f"{(lg.get('start') or '–')[:10]} – {(lg.get('end') or '–')[:10]}"
     return {
         "L": L, "lang_attr": "zh-CN" if lang == "zh" else "en", "source": lg.get("source") or "–", "period": period,
-        "cards": cards, "kpis": [{"name": k, "value": fmt_value(k, v), "long": isinstance(v, dict)}
+        "cards": cards, "kpis": [{"name": kpi_label(k, lang), "value": fmt_value(k, v), "long": isinstance(v, dict)}
                  for k, v in kp.items() if not isinstance(v, list)],
         "suggestions": suggestions, "findings": findings, "stages": stages, "transitions": transitions,
         "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot,

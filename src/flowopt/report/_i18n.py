@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowopt.errors import ParameterError
 
-__all__ = ["LANGS", "labels"]
+__all__ = ["LANGS", "kpi_label", "labels"]
 
 LANGS: tuple[str, ...] = ("en", "zh")
 
@@ -212,3 +212,51 @@ def labels(lang: str = "en") -> dict[str, str]:
     if lang not in LANGS:
         raise ParameterError(f"The 'lang' parameter must be one of {', '.join(LANGS)}. Got {lang!r} instead.")
     return dict(_EN if lang == "en" else _ZH)
+
+
+_KPI_EN: dict[str, str] = {
+    "cases": "Cases", "events_per_case": "Events per case",
+    "throughput_p50_s": "Throughput time, median", "throughput_p90_s": "Throughput time, 90th percentile",
+    "throughput_mean_s": "Throughput time, mean", "stage_throughput": "Time in each stage",
+    "sla_throughput_hours": "SLA target (hours)", "sla_compliance": "Cases within the SLA",
+    "sla_stage_compliance": "Cases within the stage SLAs", "rework_rate": "Rework rate",
+    "first_time_right_rate": "First time right", "flow_efficiency": "Flow efficiency (service ÷ throughput)",
+    "flow_efficiency_median": "Flow efficiency, median case", "flow_efficiency_cases": "Cases with service times",
+    "handoffs_per_case": "Hand-offs per case", "handoff_level": "Hand-offs counted between",
+    "handoff_wait_median_across_s": "Median wait at a hand-off", "handoff_wait_median_within_s":
+    "Median wait without a hand-off", "cost_per_case_mean": "Cost per case, mean",
+    "cost_per_case_median": "Cost per case, median", "cost_currency": "Currency", "complaint_rate": "Complaint rate",
+    "complaints": "Complaints", "complaint_response_median_s": "Complaint response time, median",
+    "complaint_response_p90_s": "Complaint response time, 90th percentile",
+    "complaint_resolution_median_s": "Complaint resolution time, median",
+    "complaint_resolution_p90_s": "Complaint resolution time, 90th percentile",
+    "complaint_resolved_share": "Complaints resolved", "complaint_response_sla_compliance":
+    "Complaints answered within the SLA", "cases_per_week": "Cases per week", "weekly_trend":
+    "Trend of weekly median throughput", "notes": "Notes",
+}
+_KPI_ZH: dict[str, str] = {
+    "cases": "案件数", "events_per_case": "每案事件数", "throughput_p50_s": "办理时长（中位数）",
+    "throughput_p90_s": "办理时长（90分位）", "throughput_mean_s": "办理时长（平均）", "stage_throughput": "各阶段用时",
+    "sla_throughput_hours": "SLA 目标（小时）", "sla_compliance": "SLA 达标率", "sla_stage_compliance": "各阶段 SLA 达标率",
+    "rework_rate": "返工率", "first_time_right_rate": "一次办结率", "flow_efficiency": "流程效率（处理时间 ÷ 办理时长）",
+    "flow_efficiency_median": "流程效率（中位案件）", "flow_efficiency_cases": "有处理时间的案件",
+    "handoffs_per_case": "每案交接次数", "handoff_level": "交接统计口径", "handoff_wait_median_across_s": "交接等待（中位数）",
+    "handoff_wait_median_within_s": "无交接等待（中位数）", "cost_per_case_mean": "每案成本（平均）",
+    "cost_per_case_median": "每案成本（中位数）", "cost_currency": "币种", "complaint_rate": "投诉率", "complaints": "投诉数",
+    "complaint_response_median_s": "投诉响应时间（中位数）", "complaint_response_p90_s": "投诉响应时间（90分位）",
+    "complaint_resolution_median_s": "投诉解决时间（中位数）", "complaint_resolution_p90_s": "投诉解决时间（90分位）",
+    "complaint_resolved_share": "投诉解决率", "complaint_response_sla_compliance": "投诉响应 SLA 达标率",
+    "cases_per_week": "每周案件数", "weekly_trend": "每周办理时长趋势", "notes": "说明",
+}
+
+
+def kpi_label(key: str, lang: str = "en") -> str:
+    """A reader's name for a KPI key (the key itself when there is none).
+
+    Examples
+    --------
+    >>> kpi_label("throughput_p50_s"), kpi_label("rework_rate", "zh"), kpi_label("custom_kpi")
+    ('Throughput time, median', '返工率', 'custom_kpi')
+    """
+    table = _KPI_ZH if lang == "zh" else _KPI_EN
+    return table.get(key, key)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flowopt.report._escape import escape_md as e
 from flowopt.report._format import fmt_hours, fmt_value
-from flowopt.report._i18n import labels
+from flowopt.report._i18n import kpi_label, labels
 
 __all__ = ["analysis_markdown", "comparison_markdown", "score_markdown"]
 
@@ -49,7 +49,8 @@ def analysis_markdown(doc: Mapping[str, Any], lang: str = "en", *, top: int = 5)
               f"{L['events']}: {fmt_value('events', lg.get('events'))} · "
               f"{L['rows_quarantined']}: {fmt_value('rows', lg.get('rows_quarantined'))}"), "",
              f"## {L['headline']}", ""]
-    lines += _table([L["kpi"], L["value"]], [[_key(k), e(fmt_value(k, v))] for k, v in kp.items()])
+    lines += _table([L["kpi"], L["value"]], [[e(kpi_label(k, lang)), e(fmt_value(k, v))] for k, v in kp.items()
+                                             if not isinstance(v, list)])
     lines += ["", f"## {L['top_suggestions']}", ""]
     sug = list(doc.get("suggestions", []))[:top]
     if sug:
