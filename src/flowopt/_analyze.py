@@ -91,6 +91,20 @@ def log_summary(log: EventLog) -> dict[str, Any]:
             "columns": log.mapping}
 
 
+def _merge(base: Config, override: Config) -> Config:
+    """``override``'s sections where it sets them, ``base``'s elsewhere.
+
+    A config given to :func:`analyze` refines the one the log was read with: passing only
+    ``{"analysis": {...}}`` must not drop the log's ``[signoffs] protected`` controls or its cost rates.
+    """
+    import dataclasses
+
+    defaults = Config()
+    changes = {f.name: getattr(override, f.name) for f in dataclasses.fields(Config)
+               if f.name != "source" and getattr(override, f.name) != getattr(defaults, f.name)}
+    return dataclasses.replace(base, **changes)
+
+
 def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Analysis:
     """Run the whole analysis: graph, stage view, variants, KPIs, every detector, suggestions.
 
@@ -99,7 +113,9 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     log : EventLog
         From :func:`flowopt.read_log`.
     config : None, dict, Config or TOML path
-        Analysis settings (sign-offs, costs, SLA, thresholds). ``None`` uses the config the log was read with.
+        Analysis settings (sign-offs, costs, SLA, thresholds). ``None`` uses the config the log was read with;
+        otherwise each section given replaces that section of the log's config, and the others are kept
+        (so protected controls and cost rates survive a tweak of ``[analysis]``).
 
     Returns
     -------
@@ -115,7 +131,7 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     from flowopt.analysis._kpis import compute_kpis
     from flowopt.suggest._suggest import suggest
 
-    cfg = log.config if config is None else load_config(config)
+    cfg = log.config if config is None else _merge(log.config, load_config(config))
     graph = discover_graph(log)
     stages = discover_stages(log)
     variants = discover_variants(log)

@@ -14,8 +14,10 @@ cases never makes a ``high`` finding. The category follows the dominant cause: `
 batching, contention, prioritization or unavailability dominate; when extraneous waiting dominates,
 ``communication`` if the hand-off mostly crosses roles (or resources, when roles are unknown),
 ``practice`` otherwise. ``evidence.handoff`` says which. A hotspot whose wait is mostly extraneous
-is at most ``medium`` (its confidence is capped at 0.85): the log cannot tell a customer's delay or a
-deliberately scheduled date from a real hold-up.
+is ``low`` (and its confidence is capped at 0.85): the log cannot tell a customer's delay or a
+deliberately scheduled date from a real hold-up. So is a hotspot whose median wait is under 16 hours and
+mostly off-duty time — the night between two working days — so that a healthy flow raises nothing above
+``low``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from flowopt.analysis._batching import distinct_per_group
 from flowopt.analysis._findings import Category, Finding
 from flowopt.analysis._stats import median_ci, severity
 from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
+
+_OVERNIGHT_S = 16 * 3600.0
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT, group_stats
 from flowopt.errors import ParameterError
@@ -151,6 +155,8 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
         sev = severity(float(share[e]), conf, int(cases[e]), min_support=min_cases)
         if sev is None:
             continue
+        if dominant == "extraneous" or (dominant == "unavailability" and med < _OVERNIGHT_S):
+            sev = "low"  # outside the team's hands, or just the night between two working days: worth a look only
         src, tgt = names[uniq[e] // a_n], names[uniq[e] % a_n]
         handoff = _handoff(log, wt, sel)
         category: Category

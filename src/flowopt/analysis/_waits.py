@@ -34,7 +34,7 @@ Every wait is split into five parts, in nanoseconds internally, that add up exac
    instance's enabling is unknown: a case's first event). Overlapping busy intervals (multitasking)
    are scaled down so they never exceed the working time left. This part needs known starts and a
    resource that works one instance at a time; resources whose instances overlap each other often
-   (more than 20%: a shared label such as ``customer`` or ``STAFF MEMBER``, or a system) and rows
+   (more than half the time: a shared label such as ``customer`` or ``STAFF MEMBER``, or a system) and rows
    with no resource or no start get none, and the table says why (``contention_basis``).
 4. ``extraneous`` — everything else: the customer, a third party, a scheduled date.
 """
@@ -56,7 +56,7 @@ __all__ = ["CAUSES", "WaitTable", "compute_waits", "waiting_times"]
 
 CAUSES: tuple[str, ...] = ("batching", "unavailability", "contention", "prioritization", "extraneous")
 _NS = 1e9
-_MULTI_SHARE = 0.2  # a resource whose instances overlap this often is not one person
+_MULTI_SHARE = 0.5  # a resource whose instances overlap this often is not one person (people do multitask a little)
 _PAIR_CHUNK = 4_000_000
 _GRACE_NS = 3_600 * 10**9  # idle working time a resource may take to pick a case up  # (waiting instance, other instance) pairs expanded at once
 
