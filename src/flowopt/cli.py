@@ -84,7 +84,20 @@ def _resolve_log(arg: str) -> str:
     return arg
 
 
+_PRIVACY: dict[str, Any] = {"on": False, "key_file": None}
+
+
 def _read(arg: str, config: str | None, console: _Console) -> Any:
+    log = _read_raw(arg, config, console)
+    if _PRIVACY["on"]:
+        from flowopt._privacy import key_from_env, pseudonymize
+
+        with console.step("Pseudonymising case ids and resources"):
+            log = pseudonymize(log, key_from_env(file=_PRIVACY["key_file"]))
+    return log
+
+
+def _read_raw(arg: str, config: str | None, console: _Console) -> Any:
     import flowopt
 
     if arg == "example" and config is None:
@@ -275,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", action="store_true", help="no progress or 'wrote' messages")
     common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     common.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default: en)")
+    common.add_argument("--pseudonymize", action="store_true",
+                        help="replace case ids, resource names and customer/user identifiers by keyed hashes in every "
+                             "output (key from $FLOWOPT_PSEUDONYM_KEY or --pseudonym-key-file)")
+    common.add_argument("--pseudonym-key-file", metavar="FILE", help="file holding the pseudonymisation key")
 
     p = argparse.ArgumentParser(prog="flowopt", description="Process mining for service flows: find bottlenecks, "
                                 "redundant sign-offs and waits, and estimate what each simplification saves.",
@@ -333,6 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version -> 0, usage error -> 2
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     console = _Console(quiet=args.quiet)
+    _PRIVACY["on"] = bool(getattr(args, "pseudonymize", False))
+    _PRIVACY["key_file"] = getattr(args, "pseudonym_key_file", None)
+    if _PRIVACY["key_file"] and not _PRIVACY["on"]:
+        _error(console, "--pseudonym-key-file is only used together with --pseudonymize; add --pseudonymize.")
+        return EXIT_USAGE
     func: Callable[[argparse.Namespace, _Console], int] = args.func
     from flowopt.errors import FlowoptError
 
