@@ -43,9 +43,9 @@ from flowopt.discovery import (
     discover_variants,
     filter_graph,
 )
+from flowopt.history import score
 from flowopt.log import EventLog, read_log
 from flowopt.options import Config, load_config
-from flowopt.history import score
 from flowopt.report import to_html, to_markdown
 from flowopt.suggest import Saving, Suggestion, Suggestions, suggest
 

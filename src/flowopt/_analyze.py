@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from flowopt.analysis import DETECTORS, Findings, jsonable
-from flowopt.discovery import ProcessGraph, StageView, Variants, discover_graph, discover_stages, discover_variants
+from flowopt.discovery import (
+    ProcessGraph,
+    StageView,
+    Variants,
+    discover_graph,
+    discover_stages,
+    discover_variants,
+)
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
 from flowopt.suggest import Suggestions

@@ -29,4 +29,4 @@ def human_duration(seconds: float | None) -> str:
 
 def human_int(n: float) -> str:
     """``12345`` -> ``"12,345"``."""
-    return f"{int(round(n)):,}"
+    return f"{round(n):,}"

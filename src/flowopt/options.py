@@ -21,9 +21,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flowopt.errors import ConfigError
 
@@ -39,10 +40,9 @@ __all__ = [
     "load_config",
 ]
 
-_DC = dict(frozen=True, slots=True, kw_only=True)
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnsConfig:
     """The log's own column names for each canonical field (``None``: auto-detect)."""
 
@@ -58,7 +58,7 @@ class ColumnsConfig:
     order: str | None = None  # an explicit event order column (ties in time are ordered by it)
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReadConfig:
     """How raw values are read."""
 
@@ -72,7 +72,7 @@ class ReadConfig:
     max_year: int = 2100
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignoffsConfig:
     """Which steps are sign-offs, how their outcomes are written, and which are protected controls."""
 
@@ -86,7 +86,7 @@ class SignoffsConfig:
     confidence: float = 0.95
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CostsConfig:
     """Cost rates; money is in ``currency`` units."""
 
@@ -98,7 +98,7 @@ class CostsConfig:
     waiting_hourly: float | None = None  # cost of an hour a case waits (customer-experience cost)
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SlaConfig:
     """Service-level targets."""
 
@@ -107,7 +107,7 @@ class SlaConfig:
     complaint_response_hours: float | None = None
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AlertsConfig:
     """Thresholds for ``flowopt score``; crossing any makes the command exit with code 3."""
 
@@ -119,7 +119,7 @@ class AlertsConfig:
     drift_p_value: float | None = None  # alert when the process drift test's p-value is below this
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AnalysisConfig:
     """Support and effect-size thresholds shared by the detectors."""
 
@@ -129,7 +129,7 @@ class AnalysisConfig:
     working_hours: tuple[int, int] | None = None  # (start hour, end hour); None: learned per resource
 
 
-@dataclass(**_DC)  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration. Build it with :func:`load_config`."""
 
@@ -229,7 +229,7 @@ def _coerce(section: str, key: str, value: Any, annotation: str, where: str) -> 
     raise ConfigError(f"{where}{name}: unsupported setting type {annotation}.", key=name)  # pragma: no cover
 
 
-def load_config(config: "Config | Mapping[str, Any] | str | os.PathLike[str] | None" = None) -> Config:
+def load_config(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Config:
     """Build a :class:`Config` from ``None``, a dict, a ``Config`` or the path of a TOML file.
 
     Raises

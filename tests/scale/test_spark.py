@@ -17,7 +17,7 @@ pyspark = pytest.importorskip("pyspark") if not os.environ.get("CI") else __impo
 if shutil.which("java") is None and not os.environ.get("CI"):
     pytest.skip("no Java runtime for Spark", allow_module_level=True)
 
-from flowopt.discovery._spark import spark_discover_graph, spark_discover_variants, spark_session  # noqa: E402
+from flowopt.discovery._spark import spark_discover_graph, spark_discover_variants, spark_session
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ verb fills in the defaults and returns the same findings the detector adds to :f
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flowopt.analysis._findings import Findings
 from flowopt.analysis._handoffs import handoff

@@ -26,13 +26,15 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Literal, Mapping, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CATEGORIES", "Finding", "Findings", "SEVERITIES", "finding_id", "jsonable"]
+__all__ = ["CATEGORIES", "SEVERITIES", "Finding", "Findings", "finding_id", "jsonable"]
 
 Category = Literal["design", "practice", "communication"]
 Severity = Literal["high", "medium", "low"]
@@ -54,7 +56,7 @@ def jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         f = float(value)
-        return None if f != f or f in (float("inf"), float("-inf")) else f
+        return None if math.isnan(f) or f in (float("inf"), float("-inf")) else f
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if value is pd.NA or value is pd.NaT:
@@ -124,7 +126,7 @@ class Finding:
         """Inverse of :meth:`to_dict`."""
         edge = d.get("edge")
         return cls(id=d["id"], kind=d["kind"], category=d["category"], severity=d["severity"],
-                   activities=tuple(d.get("activities", ())), edge=tuple(edge) if edge else None,  # type: ignore[arg-type]
+                   activities=tuple(d.get("activities", ())), edge=(str(edge[0]), str(edge[1])) if edge else None,
                    summary=d["summary"], evidence=d.get("evidence", {}), cases_affected=int(d.get("cases_affected", 0)),
                    example_cases=tuple(d.get("example_cases", ())), score=float(d.get("score") or 0.0))
 

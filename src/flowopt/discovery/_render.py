@@ -18,7 +18,7 @@ from flowopt.errors import MissingDependencyError
 if TYPE_CHECKING:
     from flowopt.discovery._graph import ProcessGraph
 
-__all__ = ["render_dot", "render_svg", "render_png", "try_render_svg", "dot_available"]
+__all__ = ["dot_available", "render_dot", "render_png", "render_svg", "try_render_svg"]
 
 FONT = "Noto Sans CJK SC,Noto Sans SC,WenQuanYi Zen Hei,Microsoft YaHei,PingFang SC,DejaVu Sans,Helvetica,Arial"
 _STAGE_COLOURS = {"consultation": "#e8f1fb", "application": "#e9f7ef", "approval": "#fff4e0",
@@ -35,7 +35,7 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def render_dot(graph: "ProcessGraph", *, max_edges: int | None = 60, title: str | None = None) -> str:
+def render_dot(graph: ProcessGraph, *, max_edges: int | None = 60, title: str | None = None) -> str:
     """DOT source of the process map.
 
     ``max_edges`` keeps the most frequent edges (always keeping each activity's strongest in- and
@@ -66,14 +66,14 @@ def render_dot(graph: "ProcessGraph", *, max_edges: int | None = 60, title: str 
              f'  {_q(END)} [label="", shape=doublecircle, width=0.2, fillcolor="#424242"];']
     for rec in g.nodes.itertuples(index=False):
         fill = _STAGE_COLOURS.get(str(rec.stage), "#f4f4f4")
-        svc = "" if rec.service_median_s != rec.service_median_s else f"\nservice {human_duration(rec.service_median_s)}"
+        svc = "" if math.isnan(rec.service_median_s) else f"\nservice {human_duration(rec.service_median_s)}"
         label = f"{rec.activity}\n{int(rec.count):,}{svc}"
         lines.append(f"  {_q(rec.activity)} [label={_q(label)}, "
                      f"fillcolor={_q(fill)}];")
     for rec in edges.itertuples(index=False):
         width = 0.6 + 5.0 * math.sqrt(int(rec.count) / max_count)
         wm = rec.wait_median_s
-        if wm != wm or hi <= 0:
+        if math.isnan(wm) or hi <= 0:
             colour = _PALETTE[0]
             label = f"{int(rec.count):,}"
         else:
@@ -92,23 +92,23 @@ def _run_dot(dot: str, fmt: str) -> bytes:
                                      "(Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; "
                                      "conda: `conda install graphviz`) — `make setup` does this when run as root. "
                                      "The DOT source is available without it: graph.to_dot().")
-    proc = subprocess.run([exe, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True, timeout=120)
+    proc = subprocess.run([exe, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise MissingDependencyError(f"Graphviz `dot` failed: {proc.stderr.decode('utf-8', 'replace')[:500]}")
     return proc.stdout
 
 
-def render_svg(graph: "ProcessGraph", **kwargs: Any) -> str:
+def render_svg(graph: ProcessGraph, **kwargs: Any) -> str:
     """SVG text of the process map (needs Graphviz ``dot``)."""
     return _run_dot(render_dot(graph, **kwargs), "svg").decode("utf-8")
 
 
-def render_png(graph: "ProcessGraph", **kwargs: Any) -> bytes:
+def render_png(graph: ProcessGraph, **kwargs: Any) -> bytes:
     """PNG bytes of the process map (needs Graphviz ``dot``)."""
     return _run_dot(render_dot(graph, **kwargs), "png")
 
 
-def try_render_svg(graph: "ProcessGraph", **kwargs: Any) -> str | None:
+def try_render_svg(graph: ProcessGraph, **kwargs: Any) -> str | None:
     """SVG, or None (with no error) when ``dot`` is missing — for notebook displays."""
     if not dot_available():
         return None

@@ -22,7 +22,8 @@ PySpark is an optional dependency, imported only here.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def _events(spark: Any, source: Any) -> Any:
     missing = {"case_id", "activity", "end", "order"} - set(df.columns)
     if missing:
         raise SchemaError(f"The Spark event table lacks the column(s) {', '.join(sorted(missing))}. It needs "
-                          "case_id, activity, start (may be null), end and order (tie-break).", column=sorted(missing)[0])
+                          "case_id, activity, start (may be null), end and order (tie-break).", column=min(missing))
     if "start" not in df.columns:
         from pyspark.sql import functions as F
 

@@ -9,7 +9,7 @@ the columns it saw and the config lines that would settle it.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from flowopt.errors import ColumnDetectionError, SchemaError
 from flowopt.options import ColumnsConfig

@@ -50,7 +50,8 @@ def _reflect(group: np.ndarray, plus: np.ndarray) -> np.ndarray:
     first = np.ones(len(group), dtype=bool)
     first[1:] = group[1:] != group[:-1]
     prev[first] = 0
-    return (~plus) & (m < prev)
+    out: np.ndarray = (~plus) & (m < prev)
+    return out
 
 
 def _match(group: np.ndarray, plus: np.ndarray, orphan: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +65,6 @@ def _match(group: np.ndarray, plus: np.ndarray, orphan: np.ndarray) -> tuple[np.
     pos_plus = np.flatnonzero(plus)
     pos_minus = np.flatnonzero(minus)
     rank_plus = _rank_within(g_plus)
-    rank_minus = _rank_within(g_minus)
     # number of matched minus rows per group
     n_minus = pd.Series(np.ones(len(g_minus), dtype=np.int64)).groupby(g_minus).sum()
     limit = n_minus.reindex(g_plus, fill_value=0).to_numpy()

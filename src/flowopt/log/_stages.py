@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["BUILTIN_STAGE_RULES", "STAGES", "classify_activities", "stage_rules"]
 
@@ -23,16 +23,16 @@ STAGES = ("consultation", "application", "approval", "disbursement", "after_serv
 # Ordered: the first rule that matches decides. Specific phrases come before the general keywords they
 # contain (a "document check" is part of the application, though "check" sounds like a control).
 BUILTIN_STAGE_RULES: tuple[tuple[str, str], ...] = (
-    ("after_service", r"follow[\s_-]?up|complain|survey|feedback|after[\s_-]?(sales?|service)|welcome[\s_-]?call|"
-                      r"ticket|satisf|回访|投诉|贷后|满意度|售后|客诉|催收"),
-    ("application", r"document[\s_-]*(check|upload|review|verif)|missing[\s_-]*doc|incomplete|资料审核|补充材料|"
-                    r"材料审核|资料|材料|aanvraag\b(?!.*valid)|completeren|dossier"),
-    ("approval", r"approv|reject|declin|sign[\s_-]?off|authori[sz]|review|underwrit|fraud|valid|beoordel|scor|"
-                 r"decision|decide|verif|accept|审批|审核|签批|核准|驳回|拒绝|同意|风控|授信|评分|复核|审查"),
+    ("after_service", (r"follow[\s_-]?up|complain|survey|feedback|after[\s_-]?(sales?|service)|welcome[\s_-]?call|"
+                       r"ticket|satisf|回访|投诉|贷后|满意度|售后|客诉|催收")),
+    ("application", (r"document[\s_-]*(check|upload|review|verif)|missing[\s_-]*doc|incomplete|资料审核|补充材料|"
+                     r"材料审核|资料|材料|aanvraag\b(?!.*valid)|completeren|dossier")),
+    ("approval", (r"approv|reject|declin|sign[\s_-]?off|authori[sz]|review|underwrit|fraud|valid|beoordel|scor|"
+                  r"decision|decide|verif|accept|审批|审核|签批|核准|驳回|拒绝|同意|风控|授信|评分|复核|审查")),
     ("disbursement", r"disburs|payout|pay|contract|signing|fund|activat|transfer|放款|发放|支付|签约|划款|打款|合同"),
     ("application", r"appl(y|ication)|submit|upload|regist|申请|提交|登记|进件"),
-    ("consultation", r"inquir|enquir|consult|first[\s_-]?contact|advice|advis|lead|appointment|contact|intake|"
-                     r"咨询|预约|问询|接待|面谈"),
+    ("consultation", (r"inquir|enquir|consult|first[\s_-]?contact|advice|advis|lead|appointment|contact|intake|"
+                      r"咨询|预约|问询|接待|面谈")),
 )
 
 _COMPILED = tuple((stage, re.compile(rx, re.IGNORECASE)) for stage, rx in BUILTIN_STAGE_RULES)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -48,13 +49,14 @@ class Saving:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``estimated_saving`` record."""
-        return jsonable({"hours_per_case": self.hours_per_case, "hours_total": self.hours_total,
+        out: dict[str, Any] = jsonable({"hours_per_case": self.hours_per_case, "hours_total": self.hours_total,
                          "throughput_p50_change_pct": self.throughput_p50_change_pct,
                          "throughput_p90_change_pct": self.throughput_p90_change_pct,
                          "hours_per_week": self.hours_per_week, "cost_total": self.cost_total,
                          "currency": self.currency, "hours_per_case_low": self.hours_per_case_low,
                          "hours_per_case_high": self.hours_per_case_high, "cases_affected": self.cases_affected,
                          "method": self.method, "period_days": self.period_days})
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Saving:
