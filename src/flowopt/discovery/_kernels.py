@@ -54,6 +54,32 @@ def _group_order(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     return by_value[np.argsort(g, kind="stable")]
 
 
+_FEW_GROUPS = 4096
+
+
+def _few_group_quantiles(group: np.ndarray, values: np.ndarray, cnt: np.ndarray,
+                         lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median, p90 and max per group without sorting the values: a radix sort by (16-bit) group, then
+    ``np.partition`` of each group's run at the order statistics the quantiles need (a loop over groups,
+    not rows). The same numbers as interpolating in fully sorted runs."""
+    n_groups = len(cnt)
+    v = values[np.argsort(group.astype(np.int16), kind="stable")]
+    med, p90, mx = (np.full(n_groups, np.nan) for _ in range(3))
+    for k in np.flatnonzero(cnt):
+        c = int(cnt[k])
+        seg = v[lo[k]:lo[k] + c]
+        pos = {q: (c - 1) * q for q in (0.5, 0.9)}
+        kth = sorted({int(np.floor(x)) for x in pos.values()} | {min(int(np.floor(x)) + 1, c - 1)
+                                                                  for x in pos.values()} | {c - 1})
+        part = np.partition(seg, kth)
+        for q, out in ((0.5, med), (0.9, p90)):
+            below = int(np.floor(pos[q]))
+            a, b = part[below], part[min(below + 1, c - 1)]
+            out[k] = a + (b - a) * (pos[q] - below)
+        mx[k] = part[c - 1]
+    return med, p90, mx
+
+
 def group_stats(group: np.ndarray, values: np.ndarray, n_groups: int) -> GroupStats:
     """Count, total, mean, median, p90 and max of float ``values`` per integer ``group`` in [0, n_groups).
 
@@ -70,13 +96,16 @@ def group_stats(group: np.ndarray, values: np.ndarray, n_groups: int) -> GroupSt
     total = np.bincount(group, weights=values, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
-    v = values[_group_order(group, values, n_groups)]
     lo = (np.cumsum(cnt) - cnt).astype(np.int64)  # group offsets; length n_groups even when it is 0
-    med = _quantile_sorted(v, lo, cnt, 0.5)
-    p90 = _quantile_sorted(v, lo, cnt, 0.9)
-    mx = np.full(n_groups, np.nan)
     has = cnt > 0
-    mx[has] = v[lo[has] + cnt[has] - 1]
+    if n_groups <= _FEW_GROUPS:
+        med, p90, mx = _few_group_quantiles(group, values, cnt, lo)
+    else:
+        v = values[_group_order(group, values, n_groups)]
+        med = _quantile_sorted(v, lo, cnt, 0.5)
+        p90 = _quantile_sorted(v, lo, cnt, 0.9)
+        mx = np.full(n_groups, np.nan)
+        mx[has] = v[lo[has] + cnt[has] - 1]
     total = np.where(has, total, np.nan)
     return GroupStats(count=cnt, total=total, mean=mean, median=med, p90=p90, max=mx)
 

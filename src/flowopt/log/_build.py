@@ -36,7 +36,12 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniq).astype("string").str.strip()
     text = text.mask(text == "")
-    tcodes, tuniq = pd.factorize(text.to_numpy(dtype=object, na_value=None), sort=True, use_na_sentinel=True)
+    tvals = text.to_numpy(dtype=object, na_value=None)
+    if len(tvals) > 1 and not text.isna().any() and bool((tvals[1:] > tvals[:-1]).all()):
+        # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them
+        tcodes, tuniq = np.arange(len(tvals), dtype=np.int64), tvals
+    else:
+        tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
     remap = np.append(tcodes.astype(np.int64), np.int64(-1))  # code -1 (missing) maps to the last slot
     return remap[codes], np.asarray(tuniq, dtype=object)
 
