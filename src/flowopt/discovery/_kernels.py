@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GroupStats", "NAT", "dense_unique", "dfg_pairs", "distinct_counts", "group_stats", "sequence_hash", "sorted_unique"]
+__all__ = ["NAT", "GroupStats", "dense_unique", "dfg_pairs", "distinct_counts", "group_stats", "sequence_hash",
+           "sorted_unique"]
 
 NAT = np.iinfo(np.int64).min
 
