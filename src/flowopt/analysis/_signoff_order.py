@@ -133,13 +133,23 @@ def _threshold(log: EventLog, st: Any, g: pd.DataFrame, x: np.ndarray, neg: np.n
     m = np.arange(1, n + 1)
     # a cut after position i is valid only where the value changes (ties stay on one side)
     boundary = np.r_[xs[1:] != xs[:-1], False]
-    up = reject_upper(k, m, conf)
     rest_n, rest_k = n - m, k[-1] - k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rest_lo = np.asarray(clopper_pearson_interval(rest_k, np.maximum(rest_n, 1), 2 * conf - 1)[0], dtype=float)
     cases_in = pd.Series(g["case"].to_numpy()[order]).duplicated().to_numpy()
     ncases = np.cumsum(~cases_in)
-    ok = boundary & (up < max_rate) & (ncases >= min_cases) & (rest_n >= 5) & (rest_lo > up)
+    # bounds only where a cut could be valid: the upper bound is never below the point estimate k/m,
+    # so cuts whose fast track already rejects max_rate or more are skipped (exact, and it keeps the
+    # number of inverse-beta evaluations small on large logs)
+    cand = boundary & (ncases >= min_cases) & (rest_n >= 5) & (k < max_rate * m)
+    up = np.full(n, np.inf)
+    if cand.any():
+        up[cand] = reject_upper(k[cand], m[cand], conf)
+    rest_lo = np.full(n, -np.inf)
+    near = np.flatnonzero(cand & (up < max_rate))
+    if len(near):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rest_lo[near] = np.asarray(clopper_pearson_interval(rest_k[near], np.maximum(rest_n[near], 1),
+                                                                2 * conf - 1)[0], dtype=float)
+    ok = cand & (up < max_rate) & (rest_lo > up)
     if not ok.any():
         return None
     # of the valid cuts keep those with the fewest rejections inside, then the widest: the threshold

@@ -183,6 +183,21 @@ def signoff_steps(log: EventLog, config: Config | Any = None) -> SignoffTable:
     SignoffTable
     """
     cfg = log.config if config is None else load_config(config)
+    key = (id(log), cfg.signoffs, repr(sorted(cfg.stages.items())))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is log:
+        return hit[1]
+    table = _signoff_steps(log, cfg)
+    if len(_CACHE) >= 4:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (log, table)
+    return table
+
+
+_CACHE: dict[tuple[Any, ...], tuple[EventLog, SignoffTable]] = {}
+
+
+def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
     so = cfg.signoffs
     f = log.frame
     codes = log.codes()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _st
 
 from flowopt.errors import ParameterError
@@ -93,9 +94,21 @@ def clopper_pearson_interval(successes: np.ndarray | int, n: np.ndarray | int,
     _check_counts(k, m, "clopper_pearson_interval")
     _check_conf(confidence, "clopper_pearson_interval")
     a = 1.0 - confidence
+    k, m = np.broadcast_arrays(k, m)
+    lo = np.zeros(k.shape)
+    hi = np.ones(k.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k > 0, _st.beta.ppf(a / 2, np.maximum(k, 1e-12), m - k + 1), 0.0)
-        hi = np.where(k < m, _st.beta.ppf(1 - a / 2, k + 1, np.maximum(m - k, 1e-12)), 1.0)
+        # closed forms where one tail is empty: k == 0 -> hi = 1 - (a/2)^(1/n); k == n -> lo = (a/2)^(1/n)
+        zero = (k == 0) & (m > 0)
+        hi[zero] = 1.0 - (a / 2) ** (1.0 / m[zero])
+        full = (k == m) & (m > 0)
+        lo[full] = (a / 2) ** (1.0 / m[full])
+        need_lo = (k > 0) & ~full
+        need_hi = (k < m) & ~zero
+        if need_lo.any():
+            lo[need_lo] = _special.betaincinv(k[need_lo], m[need_lo] - k[need_lo] + 1, a / 2)
+        if need_hi.any():
+            hi[need_hi] = _special.betaincinv(k[need_hi] + 1, m[need_hi] - k[need_hi], 1 - a / 2)
     lo = np.where(m == 0, np.nan, lo)
     hi = np.where(m == 0, np.nan, hi)
     return lo, hi
