@@ -93,7 +93,7 @@ def discover_graph_parquet(paths: str | os.PathLike[str] | Sequence[str | os.Pat
             FROM {src}
         """)
         con.execute("""
-            CREATE TEMP VIEW ev AS
+            CREATE TEMP TABLE ev AS
             SELECT case_id, activity, s_ns, e_ns,
                    LEAD(activity) OVER w AS nxt_act, LEAD(s_ns) OVER w AS nxt_s, LEAD(e_ns) OVER w AS nxt_e,
                    ROW_NUMBER() OVER w AS rn, COUNT(*) OVER (PARTITION BY case_id) AS n
@@ -103,29 +103,42 @@ def discover_graph_parquet(paths: str | os.PathLike[str] | Sequence[str | os.Pat
         wait = "GREATEST(CAST(COALESCE(nxt_s, nxt_e) - e_ns AS DOUBLE) / 1e9, 0.0)"
         con.execute(f"""
             CREATE TEMP TABLE edges AS
-            SELECT activity AS source, nxt_act AS target, COUNT(*) AS count, COUNT(DISTINCT case_id) AS cases,
-                   SUM(CASE WHEN nxt_s IS NOT NULL AND nxt_s < e_ns THEN 1 ELSE 0 END) AS overlap_count,
-                   AVG({wait}) AS wait_mean_s, quantile_cont({wait}, 0.5) AS wait_median_s,
-                   quantile_cont({wait}, 0.9) AS wait_p90_s, MAX({wait}) AS wait_max_s, SUM({wait}) AS wait_total_s,
-                   0 AS kind
-            FROM ev WHERE nxt_act IS NOT NULL GROUP BY activity, nxt_act
+            WITH stats AS (
+                SELECT activity AS source, nxt_act AS target, COUNT(*) AS count,
+                       SUM(CASE WHEN nxt_s IS NOT NULL AND nxt_s < e_ns THEN 1 ELSE 0 END) AS overlap_count,
+                       AVG({wait}) AS wait_mean_s, quantile_cont({wait}, 0.5) AS wait_median_s,
+                       quantile_cont({wait}, 0.9) AS wait_p90_s, MAX({wait}) AS wait_max_s,
+                       SUM({wait}) AS wait_total_s
+                FROM ev WHERE nxt_act IS NOT NULL GROUP BY activity, nxt_act),
+            -- distinct cases per edge in two spillable group-bys (no per-group hash sets of case ids)
+            pairs AS (SELECT activity AS source, nxt_act AS target, case_id FROM ev WHERE nxt_act IS NOT NULL
+                      GROUP BY ALL),
+            ncases AS (SELECT source, target, COUNT(*) AS cases FROM pairs GROUP BY ALL)
+            SELECT s.source, s.target, s.count, n.cases, s.overlap_count, s.wait_mean_s, s.wait_median_s,
+                   s.wait_p90_s, s.wait_max_s, s.wait_total_s, 0 AS kind
+            FROM stats s JOIN ncases n USING (source, target)
             UNION ALL
-            SELECT '{START}', activity, COUNT(*), COUNT(DISTINCT case_id), 0, NULL, NULL, NULL, NULL, NULL, 1
+            SELECT '{START}', activity, COUNT(*), COUNT(*), 0, NULL, NULL, NULL, NULL, NULL, 1
             FROM ev WHERE rn = 1 GROUP BY activity
             UNION ALL
-            SELECT activity, '{END}', COUNT(*), COUNT(DISTINCT case_id), 0, NULL, NULL, NULL, NULL, NULL, 2
+            SELECT activity, '{END}', COUNT(*), COUNT(*), 0, NULL, NULL, NULL, NULL, NULL, 2
             FROM ev WHERE rn = n GROUP BY activity
         """)
         svc = "CAST(e_ns - s_ns AS DOUBLE) / 1e9"
         nodes = con.execute(f"""
-            SELECT activity, COUNT(*) AS count, COUNT(DISTINCT case_id) AS cases,
-                   AVG({svc}) AS service_mean_s, quantile_cont({svc}, 0.5) AS service_median_s,
-                   quantile_cont({svc}, 0.9) AS service_p90_s, SUM({svc}) AS service_total_s,
-                   COUNT(s_ns) AS service_known
-            FROM raw GROUP BY activity
+            WITH stats AS (
+                SELECT activity, COUNT(*) AS count, AVG({svc}) AS service_mean_s,
+                       quantile_cont({svc}, 0.5) AS service_median_s, quantile_cont({svc}, 0.9) AS service_p90_s,
+                       SUM({svc}) AS service_total_s, COUNT(s_ns) AS service_known
+                FROM ev GROUP BY activity),
+            ncases AS (SELECT activity, COUNT(*) AS cases FROM (SELECT activity, case_id FROM ev GROUP BY ALL)
+                       GROUP BY activity)
+            SELECT s.activity, s.count, n.cases, s.service_mean_s, s.service_median_s, s.service_p90_s,
+                   s.service_total_s, s.service_known
+            FROM stats s JOIN ncases n USING (activity)
         """).df()
         meta = con.execute("""
-            SELECT COUNT(DISTINCT case_id) AS n_cases, COUNT(*) AS n_events, COUNT(s_ns) AS n_start,
+            SELECT SUM(CASE WHEN rn = 1 THEN 1 ELSE 0 END) AS n_cases, COUNT(*) AS n_events, COUNT(s_ns) AS n_start,
                    SUM(CASE WHEN rn > 1 AND s_ns IS NULL THEN 1 ELSE 0 END) AS follow_no_start
             FROM ev
         """).fetchone()
