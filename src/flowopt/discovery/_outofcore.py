@@ -145,11 +145,14 @@ def discover_graph_parquet(paths: str | os.PathLike[str] | Sequence[str | os.Pat
         edges = con.execute("SELECT * EXCLUDE (kind) FROM edges").df()
     finally:
         con.close()
-    return _assemble(nodes, edges, meta, stages)
+    return assemble_graph(nodes, edges, meta, stages)
 
 
-def _assemble(nodes: pd.DataFrame, edges: pd.DataFrame, meta: Any,
-              stages: dict[str, Sequence[str]] | None) -> ProcessGraph:
+def assemble_graph(nodes: pd.DataFrame, edges: pd.DataFrame, meta: Any,
+                   stages: dict[str, Sequence[str]] | None) -> ProcessGraph:
+    """A :class:`ProcessGraph` from SQL results (shared by the DuckDB and Spark engines): the same dtypes,
+    column order and sorting as :func:`flowopt.discover_graph`. ``meta`` is (cases, events, events with a
+    start, events after the first of their case without a start)."""
     nodes = nodes.copy()
     nodes["activity"] = nodes["activity"].astype(str)
     stage_map = classify_activities(nodes["activity"].tolist(), stages or {})

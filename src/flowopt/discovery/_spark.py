@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from flowopt.discovery._graph import END, START, ProcessGraph
+from flowopt.discovery._outofcore import assemble_graph
 from flowopt.errors import MissingDependencyError, SchemaError
-from flowopt.log import classify_activities
 
 __all__ = ["spark_discover_graph", "spark_discover_variants", "spark_session"]
 
@@ -141,27 +141,8 @@ def spark_discover_graph(source: Any, spark: Any | None = None, *, stages: dict[
     edges = _collect(spark, edges_sql)
     nodes = _collect(spark, nodes_sql)
     meta = _collect(spark, meta_sql).iloc[0]
-    stage_map = classify_activities(nodes["activity"].tolist(), stages or {})
-    nodes.insert(1, "stage", nodes["activity"].map(stage_map))
-    for c in ("count", "cases", "service_known"):
-        nodes[c] = nodes[c].astype(np.int64)
-    for c in ("service_mean_s", "service_median_s", "service_p90_s", "service_total_s"):
-        nodes[c] = nodes[c].astype("float64")
-    nodes = nodes.sort_values("activity", kind="stable").reset_index(drop=True)
-    for c in ("count", "cases", "overlap_count"):
-        edges[c] = edges[c].astype(np.int64)
-    for c in ("wait_mean_s", "wait_median_s", "wait_p90_s", "wait_max_s", "wait_total_s"):
-        edges[c] = edges[c].astype("float64")
-    edges = edges.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
-    n_events, n_start = int(meta["n_events"]), int(meta["n_start"])
-    if n_start == 0:
-        basis = "completion"
-    elif n_start == n_events or int(meta["follow_no_start"] or 0) == 0:
-        basis = "start"
-    else:
-        basis = "mixed"
-    return ProcessGraph(nodes=nodes, edges=edges, wait_basis=basis,  # type: ignore[arg-type]
-                        n_cases=int(meta["n_cases"]), n_events=n_events)
+    return assemble_graph(nodes, edges, tuple(meta[k] for k in ("n_cases", "n_events", "n_start", "follow_no_start")),
+                          stages)
 
 
 def spark_discover_variants(source: Any, spark: Any | None = None) -> pd.DataFrame:
