@@ -297,6 +297,9 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
         "source": np.where(source == "", "none", source), "resource": res, "role": role,
         "start_ns": s, "end_ns": e, "wait_s": wait, "service_s": service, "time_added_s": added,
     })
+    # text as categoricals: the detectors slice this table many times, and Arrow-backed strings are slow to take
+    for col in ("case_id", "step", "activity", "outcome", "source", "resource", "role"):
+        ex[col] = ex[col].astype("category")
     steps = _step_table(ex, so.protected)
     if not configured:  # a name-detected "step" that never approves is a notification, not a decision
         keep = ~((steps["approvals"] == 0) & (steps["outcome_source"] == "name"))

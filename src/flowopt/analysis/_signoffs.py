@@ -79,9 +79,24 @@ def reject_upper(rejections: np.ndarray | int, n: np.ndarray | int, confidence: 
     return np.asarray(clopper_pearson_interval(rejections, n, 2.0 * confidence - 1.0)[1], dtype=float)
 
 
+_CONTEXT: dict[int, tuple[SignoffTable, pd.DataFrame]] = {}
+
+
 def signoff_context(table: SignoffTable) -> pd.DataFrame:
     """The executions with what came before each: the previous sign-off in the case and the previous
-    one by the same role, plus whether a rejection or return happened in between."""
+    one by the same role, plus whether a rejection or return happened in between (computed once per table;
+    each caller gets its own copy)."""
+    hit = _CONTEXT.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1].copy()
+    ex = _signoff_context(table)
+    if len(_CONTEXT) >= 4:
+        _CONTEXT.pop(next(iter(_CONTEXT)))
+    _CONTEXT[id(table)] = (table, ex)
+    return ex.copy()
+
+
+def _signoff_context(table: SignoffTable) -> pd.DataFrame:
     ex = table.executions.sort_values("row", kind="stable").reset_index(drop=True)
     neg = ex["outcome"].isin(["rejected", "returned"]).to_numpy()
     case = ex["case"].to_numpy()
