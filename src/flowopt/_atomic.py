@@ -13,6 +13,12 @@ from pathlib import Path
 __all__ = ["atomic_write"]
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` atomically, creating missing parent folders.
 
@@ -36,6 +42,8 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
     >>> p = atomic_write(pathlib.Path(d) / "sub" / "a.txt", "hello")
     >>> p.read_text()
     'hello'
+    >>> oct(p.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    True
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +51,9 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            # mkstemp creates 0600; give the file the permissions a plain open() would (0666 minus umask),
+            # or keep those of the file being replaced
+            os.fchmod(fh.fileno(), dest.stat().st_mode & 0o777 if dest.exists() else 0o666 & ~_umask())
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
