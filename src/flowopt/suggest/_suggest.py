@@ -54,6 +54,9 @@ __all__ = ["estimate", "suggest"]
 _REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
+MIN_HOURS_PER_CASE = 0.05  # three minutes per case: below this a change is not worth proposing
+
+
 def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Config) -> Suggestions:
     """Map findings to redesign heuristics and estimate each one's saving on the log's real cases.
 
@@ -70,7 +73,8 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
     Returns
     -------
     Suggestions
-        Ranked by cost saved, then total hours saved; only suggestions with a positive estimated saving.
+        Ranked by cost saved, then total hours saved; only suggestions that save at least
+        :data:`MIN_HOURS_PER_CASE` hours (three minutes) per case on average.
     """
     if len(log) == 0 or len(findings) == 0:
         return Suggestions([])
@@ -82,8 +86,8 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
             saving, extra = estimate(log, cand, config, arrays=arrays, calendars=cals)
         except FlowoptError:
             continue  # the log cannot support an estimate for this change: leave it out
-        if saving is None or not saving.hours_total > 0:
-            continue
+        if saving is None or not saving.hours_total > 0 or saving.hours_per_case < MIN_HOURS_PER_CASE:
+            continue  # nothing to gain, or a few minutes per case: not worth changing a flow for
         out.append(Suggestion(heuristic=cand.heuristic, finding_ids=cand.finding_ids, action=cand.action,
                               activities=cand.activities, estimated_saving=saving, risk=cand.risk,
                               evidence={**cand.evidence, **extra}, protected=cand.protected))
