@@ -92,6 +92,12 @@ def _charts(analysis: Analysis, log: EventLog | None, L: dict[str, str]) -> list
     return out
 
 
+def _money(value: Any, currency: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{float(value):,.0f} {currency or ''}".strip()
+
+
 def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -> dict[str, Any]:
     """The values the template shows (plain strings; escaping happens in the template)."""
     import flowopt
@@ -111,6 +117,7 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
                     "protected": s.get("protected", False),
                     "hours_per_case": fmt_hours(s["estimated_saving"].get("hours_per_case")),
                     "hours_total": fmt_hours(s["estimated_saving"].get("hours_total")),
+                    "cost": _money(s["estimated_saving"].get("cost_total"), s["estimated_saving"].get("currency")),
                     "p50_change": fmt_value("change_pct", s["estimated_saving"].get("throughput_p50_change_pct")),
                     "risk": s["risk"]} for s in doc["suggestions"]]
     findings = [{"severity": f["severity"], "severity_label": L.get(f["severity"], f["severity"]),
@@ -135,7 +142,7 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
         "L": L, "lang_attr": "zh-CN" if lang == "zh" else "en", "source": lg.get("source") or "–", "period": period,
         "cards": cards, "kpis": [{"name": kpi_label(k, lang), "value": fmt_value(k, v), "long": isinstance(v, dict)}
                  for k, v in kp.items() if not isinstance(v, list)],
-        "suggestions": suggestions, "findings": findings, "stages": stages, "transitions": transitions,
+        "suggestions": suggestions, "show_cost": any(s["cost"] != "–" for s in suggestions), "findings": findings, "stages": stages, "transitions": transitions,
         "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot,
         "charts": _charts(analysis, log, L), "variants": variants,
         "rows_in": fmt_value("rows", lg.get("rows_in")), "rows_quarantined": fmt_value("rows", lg.get("rows_quarantined")),

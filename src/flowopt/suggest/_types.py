@@ -104,12 +104,16 @@ class Suggestion:
 
 
 class Suggestions:
-    """Suggestions ranked by total hours saved (ties: heuristic, then id)."""
+    """Suggestions ranked by cost saved when every one is priced, else by total hours saved (ties: heuristic,
+    then id)."""
 
     __slots__ = ("_items",)
 
     def __init__(self, items: Iterable[Suggestion]) -> None:
-        self._items = tuple(sorted(items, key=lambda s: (-(s.estimated_saving.cost_total or 0.0),
+        items = list(items)
+        # money when every suggestion is priced, hours otherwise (a half-priced list would rank by accident)
+        by_cost = bool(items) and all(s.estimated_saving.cost_total is not None for s in items)
+        self._items = tuple(sorted(items, key=lambda s: (-(s.estimated_saving.cost_total or 0.0) if by_cost else 0.0,
                                                          -s.estimated_saving.hours_total, s.heuristic, s.id)))
 
     def __len__(self) -> int:
