@@ -44,7 +44,7 @@ from flowopt.log import EventLog
 from flowopt.suggest._types import Saving
 
 __all__ = ["CaseArrays", "Replay", "WeekCalendar", "activity_codes", "case_arrays", "cases_where", "learn_calendars",
-           "next_weekday_release", "replay_advance", "replay_parallel", "replay_release", "replay_remove", "step_name"]
+           "next_weekday_release", "replay_advance", "replay_parallel", "replay_release", "replay_remove", "sample_cases", "step_name"]
 
 _NS = 1e9
 DAY = 86_400.0
@@ -62,6 +62,15 @@ class CaseArrays:
     end: np.ndarray
     bounds: np.ndarray  # row offset of each case's first row (n_cases + 1)
     origin_ns: int  # epoch ns of time 0
+    rows: np.ndarray | None = None  # for a sample (:func:`sample_cases`): the log rows kept, else None
+    cases: np.ndarray | None = None  # for a sample: the log's case numbers kept, else None
+    of_cases: int | None = None  # for a sample: the log's number of cases
+    log_period_days: float | None = None  # for a sample: the whole log's period
+
+    @property
+    def scale(self) -> float:
+        """Log cases per case in these arrays (1.0 unless a sample)."""
+        return 1.0 if self.of_cases is None or self.n_cases == 0 else self.of_cases / self.n_cases
 
     @property
     def n_cases(self) -> int:
@@ -104,6 +113,35 @@ def case_arrays(log: EventLog) -> CaseArrays:
     end = (c.end - origin).astype(np.float64) / _NS
     return CaseArrays(case=c.case, act=c.activity, names=c.activity_names, begin=np.minimum(begin, end), end=end,
                       bounds=c.case_start, origin_ns=origin)
+
+
+def sample_cases(a: CaseArrays, max_cases: int, *, seed: int = 0) -> CaseArrays:
+    """A deterministic, seeded random sample of at most ``max_cases`` whole cases of ``a`` (``a`` itself if smaller).
+
+    The sample keeps the log's time origin and remembers which log rows and cases it holds
+    (``rows``, ``cases``), how many cases the log has (``of_cases``) and the log's period, so savings
+    measured on it can be scaled to the whole log.
+
+    Examples
+    --------
+    >>> import flowopt
+    >>> a = case_arrays(flowopt.datasets.example_log())
+    >>> s = sample_cases(a, 10)
+    >>> s.n_cases, s.of_cases, bool((a.act[s.rows] == s.act).all())
+    (10, 500, True)
+    """
+    n = a.n_cases
+    if n <= max_cases:
+        return a
+    keep = np.sort(np.random.default_rng(seed).choice(n, size=max_cases, replace=False))
+    lo, hi = a.bounds[keep], a.bounds[keep + 1]
+    size = hi - lo
+    bounds = np.concatenate([[0], np.cumsum(size)]).astype(a.bounds.dtype)
+    rows = np.repeat(lo - bounds[:-1], size) + np.arange(int(bounds[-1]))
+    case = np.repeat(np.arange(max_cases, dtype=a.case.dtype), size)
+    return CaseArrays(case=case, act=a.act[rows], names=a.names, begin=a.begin[rows], end=a.end[rows],
+                      bounds=bounds, origin_ns=a.origin_ns, rows=rows, cases=keep, of_cases=n,
+                      log_period_days=_period_days(a))
 
 
 def step_name(activity: str, outcome_pattern: str | None) -> str:
@@ -174,6 +212,7 @@ class Replay:
     period_days: float
     service_removed_s: float = 0.0  # work no longer done (for costs)
     method: str = "replay"
+    scale: float = 1.0  # log cases per replayed case (a sample: totals are scaled to the whole log)
 
     @property
     def saved_s(self) -> np.ndarray:
@@ -203,19 +242,23 @@ class Replay:
             means[b] = moved[rng.integers(0, max(moved.shape[0], 1), size=hits[b])].sum() / n if hits[b] else 0.0
         alpha = (1.0 - confidence) / 2
         lo, hi = np.quantile(means, [alpha, 1 - alpha]) if n_boot else (per_case, per_case)
-        total = per_case * n
+        total = per_case * n * self.scale
         weeks = self.period_days / 7.0 if self.period_days > 0 else None
         cost = None
         if waiting_hourly is not None or service_hourly is not None:
-            cost = total * (waiting_hourly or 0.0) + self.service_removed_s / HOUR * (service_hourly or 0.0)
+            cost = total * (waiting_hourly or 0.0) + self.service_removed_s * self.scale / HOUR * (service_hourly or 0.0)
         return Saving(hours_per_case=round(per_case, 4), hours_total=round(total, 2),
                       throughput_p50_change_pct=_pct(self.before_s, self.after_s, 0.5),
                       throughput_p90_change_pct=_pct(self.before_s, self.after_s, 0.9),
                       hours_per_week=round(total / weeks, 2) if weeks else None,
                       cost_total=None if cost is None else round(cost, 2), currency=currency if cost is not None else None,
                       hours_per_case_low=round(float(lo), 4), hours_per_case_high=round(float(hi), 4),
-                      cases_affected=int((self.saved_s > 1.0).sum()), method=self.method,
+                      cases_affected=_scaled_count(int((self.saved_s > 1.0).sum()), self.scale), method=self.method,
                       period_days=round(self.period_days, 2))
+
+
+def _scaled_count(k: int, scale: float) -> int:
+    return k if scale == 1.0 else int(round(k * scale))
 
 
 def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
@@ -224,6 +267,8 @@ def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
 
 
 def _period_days(a: CaseArrays) -> float:
+    if a.log_period_days is not None:
+        return a.log_period_days
     if a.end.shape[0] == 0:
         return 0.0
     return float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY
@@ -329,13 +374,15 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
             cal_idx[code] = k
             k += 1
     off = a.origin_ns / _NS
-    cases = np.unique(a.case[touched])
-    rows = np.flatnonzero(np.isin(a.case, cases))
+    n = a.n_cases
+    hit = np.zeros(n, dtype=bool)
+    hit[a.case[touched]] = True
+    rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
-    order = np.argsort(pos, kind="stable")
+    # positions are small: a 16-bit stable sort is a radix sort (same order as any stable sort)
+    order = np.argsort(pos.astype(np.int16) if int(pos.max()) < 32_767 else pos, kind="stable")
     rows, pos = rows[order], pos[order]
     cuts = np.searchsorted(pos, np.arange(pos[-1] + 2))
-    n = a.n_cases
     ready_new = np.zeros(n)
     run_start = np.zeros(n)
     run_max = np.full(n, -np.inf)
@@ -413,7 +460,8 @@ def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray
     has_rows = np.add.reduceat(keep.astype(np.int64), a.bounds[:-1]) > 0 if keep.shape[0] else np.zeros(0, bool)
     after = np.where(has_rows, after, before)
     removed = float(np.where(drop, a.end - a.begin, 0.0).sum())
-    return Replay(before_s=before, after_s=after, period_days=_period_days(a), service_removed_s=removed)
+    return Replay(before_s=before, after_s=after, period_days=_period_days(a), service_removed_s=removed,
+                  scale=a.scale)
 
 
 def replay_parallel(log: EventLog, activities: Iterable[str], *, arrays: CaseArrays | None = None,
@@ -447,7 +495,8 @@ def replay_parallel(log: EventLog, activities: Iterable[str], *, arrays: CaseArr
         run = np.where(ok, rid, -1)
     begin, end, keep = _retime(a, run=run, calendars=cals)
     before = a.throughput()
-    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a))
+    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a),
+                  scale=a.scale)
 
 
 def replay_advance(log: EventLog, advance: np.ndarray, *, arrays: CaseArrays | None = None,
@@ -466,7 +515,7 @@ def replay_advance(log: EventLog, advance: np.ndarray, *, arrays: CaseArrays | N
     begin, end, keep = _retime(a, advance=np.maximum(adv, 0.0), calendars=cals)
     before = a.throughput()
     return Replay(before_s=before, after_s=np.minimum(a.throughput(begin, end, keep), before),
-                  period_days=_period_days(a))
+                  period_days=_period_days(a), scale=a.scale)
 
 
 def next_weekday_release(ready: np.ndarray, origin_ns: int, time_of_day_s: float,
@@ -529,7 +578,8 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
             return next_weekday_release(ready, a.origin_ns, tod)
     begin, end, keep = _retime(a, release=sel, release_fn=fn, calendars=cals)
     before = a.throughput()
-    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a))
+    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a),
+                  scale=a.scale)
 
 
 def cases_where(log: EventLog, attribute: str, op: Literal["<=", "<", ">", ">="], threshold: float) -> np.ndarray | None:

@@ -45,6 +45,7 @@ from flowopt.suggest._replay import (
     replay_parallel,
     replay_release,
     replay_remove,
+    sample_cases,
 )
 from flowopt.suggest._simulate import simulate_capacity
 from flowopt.suggest._types import Saving, Suggestion, Suggestions
@@ -55,6 +56,7 @@ _REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
 MIN_HOURS_PER_CASE = 0.05  # three minutes per case: below this a change is not worth proposing
+MAX_REPLAY_CASES = 200_000  # larger logs are replayed on a seeded random sample of this many cases
 
 
 def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Config) -> Suggestions:
@@ -75,15 +77,24 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
     Suggestions
         Ranked by cost saved, then total hours saved; only suggestions that save at least
         :data:`MIN_HOURS_PER_CASE` hours (three minutes) per case on average.
+
+    Notes
+    -----
+    A log of more than :data:`MAX_REPLAY_CASES` cases is replayed on a deterministic random sample of
+    that many whole cases (seed 0): per-case figures are the sample's, totals (``hours_total``,
+    ``hours_per_week``, ``cost_total``, ``cases_affected``) are scaled to the whole log, and the
+    suggestion's evidence says so (``evidence["sample"] = {"cases": n, "of": N}``). The capacity
+    simulation always uses the whole log. Smaller logs are replayed case by case, in full.
     """
     if len(log) == 0 or len(findings) == 0:
         return Suggestions([])
-    arrays = case_arrays(log)
-    cals = learn_calendars(arrays)
+    full = case_arrays(log)
+    cals = learn_calendars(full)
+    arrays = sample_cases(full, MAX_REPLAY_CASES)
     out: list[Suggestion] = []
     for cand in candidates(findings, graph, config):
         try:
-            saving, extra = estimate(log, cand, config, arrays=arrays, calendars=cals)
+            saving, extra = estimate(log, cand, config, arrays=arrays, calendars=cals, full_arrays=full)
         except FlowoptError:
             continue  # the log cannot support an estimate for this change: leave it out
         if saving is None or not saving.hours_total > 0 or saving.hours_per_case < MIN_HOURS_PER_CASE:
@@ -114,10 +125,16 @@ def _best_per_subject(items: list[Suggestion]) -> list[Suggestion]:
 
 
 def estimate(log: EventLog, cand: Candidate, config: Config, *, arrays: CaseArrays | None = None,
-             calendars: list[WeekCalendar | None] | None = None) -> tuple[Saving | None, dict[str, Any]]:
-    """The saving of one candidate, and extra evidence on how it was estimated (``None``: not estimable)."""
+             calendars: list[WeekCalendar | None] | None = None,
+             full_arrays: CaseArrays | None = None) -> tuple[Saving | None, dict[str, Any]]:
+    """The saving of one candidate, and extra evidence on how it was estimated (``None``: not estimable).
+
+    ``arrays`` may be a sample of the log's cases (:func:`~flowopt.suggest._replay.sample_cases`); then
+    ``full_arrays`` are the whole log's (computed when not given) and the replay's totals are scaled.
+    """
     a = arrays if arrays is not None else case_arrays(log)
-    cals = calendars if calendars is not None else learn_calendars(a)
+    fa = a if a.rows is None else (full_arrays if full_arrays is not None else case_arrays(log))
+    cals = calendars if calendars is not None else learn_calendars(fa)
     ch = cand.change
     costs = config.costs
     service_rate = costs.default_hourly if cand.heuristic in _REMOVES_WORK else None
@@ -125,7 +142,7 @@ def estimate(log: EventLog, cand: Candidate, config: Config, *, arrays: CaseArra
                           "currency": costs.currency}
     extra: dict[str, Any] = {}
     if ch.kind == "capacity":
-        sim = simulate_capacity(log, ch.activities[0], arrays=a, calendars=cals)
+        sim = simulate_capacity(log, ch.activities[0], arrays=fa, calendars=cals)
         extra = {"simulation": {"servers_before": sim.servers_before, "servers_after": sim.servers_after,
                                 "jobs_simulated": sim.jobs, "replications": sim.replications,
                                 "utilisation_before": sim.utilisation_before, "utilisation_after": sim.utilisation_after,
@@ -133,21 +150,36 @@ def estimate(log: EventLog, cand: Candidate, config: Config, *, arrays: CaseArra
                                 "wait_sim_before_mean_h": sim.wait_sim_before_mean_h,
                                 "wait_sim_after_mean_h": sim.wait_sim_after_mean_h}}
         return sim.saving(**kw), extra
-    rep = _replay(log, ch, a, cals)
+    rep = _replay(log, ch, a, cals, fa)
     if rep is None or not np.any(rep.saved_s != 0):
         return None, extra
+    if a.rows is not None:
+        extra["sample"] = {"cases": a.n_cases, "of": a.of_cases}
     if ch.kind == "release" and ch.schedule == "daily" and ch.edge is not None:
         alt = replay_release(log, ch.edge[1], source=ch.edge[0], schedule="immediate", arrays=a, calendars=cals)
         extra["if_case_by_case_hours_per_case"] = round(float(alt.saved_s.mean()) / 3600.0, 4)
     return rep.saving(**kw), extra
 
 
-def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | None]) -> Replay | None:
+def _on(a: CaseArrays, per_row: np.ndarray | None = None, per_case: np.ndarray | None = None) -> np.ndarray | None:
+    """A per-row (or per-case) array of the whole log restricted to the rows (cases) of ``a`` (a sample or not)."""
+    if per_row is not None:
+        return per_row if a.rows is None else per_row[a.rows]
+    if per_case is not None:
+        return per_case if a.cases is None else per_case[a.cases]
+    return None
+
+
+def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | None],
+            fa: CaseArrays | None = None) -> Replay | None:
+    """Replay ``ch`` on ``a``; row and case selections are built on the whole log's arrays ``fa``."""
+    fa = a if fa is None else fa
     if ch.kind == "remove":
-        rows, cases = _subset(log, ch, a)
+        rows, cases = _subset(log, ch, fa)
         if ch.subset is not None and rows is None and cases is None:
             return None
-        return replay_remove(log, ch.activities, rows=rows, cases=cases, arrays=a, calendars=cals)
+        return replay_remove(log, ch.activities, rows=_on(a, per_row=rows), cases=_on(a, per_case=cases), arrays=a,
+                             calendars=cals)
     if ch.kind == "parallel":
         return replay_parallel(log, ch.activities, arrays=a, calendars=cals)
     if ch.kind == "release":
@@ -155,12 +187,13 @@ def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | 
         return replay_release(log, ch.activities[0], source=src, schedule=ch.schedule or "immediate",  # type: ignore[arg-type]
                               arrays=a, calendars=cals)
     if ch.kind == "first_time_right":
-        return replay_remove(log, ch.activities, rows=_rework_rows(log, ch.activities, a), arrays=a, calendars=cals)
+        return replay_remove(log, ch.activities, rows=_on(a, per_row=_rework_rows(log, ch.activities, fa)), arrays=a,
+                             calendars=cals)
     if ch.kind == "cut_wait":
-        adv = _cause_advance(log, ch, a)
-        return None if adv is None else replay_advance(log, adv, arrays=a, calendars=cals)
+        adv = _cause_advance(log, ch, fa)
+        return None if adv is None else replay_advance(log, _on(a, per_row=adv), arrays=a, calendars=cals)
     if ch.kind == "handoff_merge" and ch.edge is not None:
-        return replay_advance(log, _merge_advance(log, ch, a), arrays=a, calendars=cals)
+        return replay_advance(log, _on(a, per_row=_merge_advance(log, ch, fa)), arrays=a, calendars=cals)
     return None
 
 
