@@ -92,8 +92,10 @@ def _case_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.lexsort((t, case))
 
 
-def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``raw.duplicated(keep="first")`` for the rows ``idx``, comparing whole rows only where needed.
+def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
+                t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``raw.duplicated(keep="first")`` for the rows ``idx``, comparing whole rows only where needed;
+    and ``idx`` sorted by (case, time), ties in input order (None when ``idx`` has fewer than two rows).
 
     Identical rows have the same case code and time ``t``, so sorting ``idx`` by (case, time) puts them
     in one run of equal keys; the full-row comparison runs on rows in such runs only (usually few).
@@ -101,7 +103,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray, t: np.ndar
     """
     out = np.zeros(len(raw), dtype=bool)
     if len(idx) < 2:
-        return out
+        return out, None
     s = idx[_case_time_order(case[idx], t[idx])]
     same = (case[s[1:]] == case[s[:-1]]) & (t[s[1:]] == t[s[:-1]])
     in_run = np.zeros(len(s), dtype=bool)
@@ -110,7 +112,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray, t: np.ndar
     cand = np.sort(s[in_run])
     if len(cand):
         out[cand] = raw.iloc[cand].duplicated(keep="first").to_numpy(dtype=bool)
-    return out
+    return out, s
 
 
 def _maybe_numeric(col: pd.Series) -> pd.Series:
@@ -145,7 +147,7 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
             out = pc.cast(arr, typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        if pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
+        if pc.any(pc.match_substring(arr, "x")).as_py() or pc.any(pc.match_substring(arr, "X")).as_py():
             return None  # Arrow reads hexadecimal ("0x10"), pandas does not
         if pa.types.is_floating(typ) and (not pc.all(pc.is_finite(out)).as_py()
                                           or not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py()):
@@ -222,8 +224,9 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
         flag((start_ns != nat) & (end_ns != nat) & (start_ns > end_ns), QuarantineReason.END_BEFORE_START,
              f"'{mapping['end']}' is earlier than '{mapping['start']}'" if "start" in mapping else "")
 
+    by_case_time: np.ndarray | None = None  # the usable rows by (case, end), ties in file order
     if config.read.drop_duplicates and n:
-        dup = _duplicated(raw, np.flatnonzero(reason == 0), case_f[0], end_ns)
+        dup, by_case_time = _duplicated(raw, np.flatnonzero(reason == 0), case_f[0], end_ns)
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
@@ -279,6 +282,13 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     case_codes, case_uniques = _take_codes(*case_f, rows)
     if "order" in mapping:
         o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
+    elif by_case_time is not None and not lifecycle:
+        # the duplicate check sorted these rows (and perhaps some it then flagged) by the same keys: the case
+        # codes here renumber theirs in the same order, so dropping the flagged rows leaves this sort's result
+        at = np.full(n, -1, dtype=np.int64)
+        at[rows] = np.arange(len(rows), dtype=np.int64)
+        o = at[by_case_time]
+        o = o[o >= 0]
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = _case_time_order(case_codes, inst_end)
     rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
@@ -325,7 +335,7 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
 def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
                       malformed: pd.DataFrame | None) -> pd.DataFrame:
     bad = np.flatnonzero(reason > 0)
-    q = raw.iloc[bad].copy()
+    q = raw.iloc[bad].copy() if len(bad) else raw.iloc[:0].copy()
     q.insert(0, "row", _data_row_numbers(len(raw), malformed)[bad])
     q["reason"] = [_R[c - 1].value for c in reason[bad]]
     q["detail"] = detail[bad].astype(str)

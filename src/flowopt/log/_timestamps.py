@@ -25,6 +25,8 @@ _OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?
 # nanosecond resolution spans 1677-09-21 .. 2262-04-11; values beyond (years 1500, 2999, 9999) are clipped to
 # these ends, a day inside, so ``build_log`` quarantines them as out of range instead of crashing
 _NS_LO, _NS_HI = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-10")
+_LO_US, _HI_US = _NS_LO.value // 1000, _NS_HI.value // 1000
+_NAT_US = np.iinfo(np.int64).min
 
 
 def _ns(values: pd.Series, utc: bool) -> pd.Series:
@@ -83,6 +85,40 @@ def _iso_arrow(text: pd.Series, missing: pd.Series, tz: str) -> pd.Series | None
     return None
 
 
+def _iso_arrow_direct(raw: pd.Series, tz: str) -> pd.Series | None:
+    """:func:`_iso_arrow` for Arrow-backed text as read (no strip, no copy): None unless Arrow's cast reads
+    every non-missing value as it stands.
+
+    A value Arrow reads unstripped reads the same stripped, and whitespace or empty text makes the cast fail,
+    so whenever this returns, the general path would have returned the same values with nothing bad.
+    """
+    if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
+        return None
+    arr = raw.array._pa_array  # noqa: SLF001 - the ChunkedArray behind the column, no copy
+    if arr.null_count == len(arr):
+        return None
+    first = pc.drop_null(arr.slice(0, 4096)) if arr.null_count else arr.slice(0, 1)
+    if len(first) == 0:
+        return None
+    kinds = [pa.timestamp("us"), pa.timestamp("us", tz="UTC")]
+    if re.search(_OFFSET, str(first[0].as_py()).strip()):
+        kinds.reverse()
+    for typ in kinds:
+        try:
+            out = pc.cast(arr, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        us = pc.fill_null(out.cast(pa.int64()), _NAT_US).to_numpy()
+        ok = us != _NAT_US
+        ns = np.where(ok, np.clip(us, _LO_US, _HI_US) * 1000, np.iinfo(np.int64).min)
+        if typ.tz is None:
+            if tz not in ("UTC", "utc", "Etc/UTC"):
+                return _localize(pd.Series(ns.view("datetime64[ns]"), index=raw.index), tz)
+        return pd.Series(pd.arrays.DatetimeArray._simple_new(  # noqa: SLF001 - UTC wall times already
+            ns.view("datetime64[ns]"), dtype=pd.DatetimeTZDtype(unit="ns", tz="UTC")), index=raw.index)
+    return None
+
+
 def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse ``raw`` into ``datetime64[ns, UTC]``.
 
@@ -113,6 +149,9 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
         parsed = _epoch(raw)
         return parsed, raw.notna() & parsed.isna()
 
+    fast = _iso_arrow_direct(raw, tz)
+    if fast is not None:
+        return fast, pd.Series(False, index=index)
     text = raw.astype("string").str.strip()
     missing = text.isna() | (text == "")
     parsed = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
