@@ -289,17 +289,18 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
         source[target] = np.where(inf > 0, "inferred", "")
 
     labels = np.array(["unknown", "approved", "rejected", "returned"], dtype=object)
-    res = f["resource"].to_numpy(dtype=object)[rows]
-    role = f["role"].to_numpy(dtype=object)[rows]
+    # text as categoricals built from integer codes (never as strings): the detectors slice this table many
+    # times, and Arrow-backed strings are slow to build and to take
     ex = pd.DataFrame({
-        "row": rows.astype(np.int64), "case": case[rows], "case_id": codes.case_ids[case[rows]], "step": steps_of_rows,
-        "activity": np.asarray(names, dtype=object)[act[rows]], "outcome": labels[outcome],
-        "source": np.where(source == "", "none", source), "resource": res, "role": role,
+        "row": rows.astype(np.int64), "case": case[rows],
+        "case_id": _categorical(case[rows], np.asarray(codes.case_ids, dtype=object)),
+        "step": _categorical(act[rows], step_arr),
+        "activity": _categorical(act[rows], np.asarray(names, dtype=object)),
+        "outcome": _categorical(outcome.astype(np.int64), labels),
+        "source": _categorical(*pd.factorize(np.where(source == "", "none", source))),
+        "resource": _column_categorical(f["resource"], rows), "role": _column_categorical(f["role"], rows),
         "start_ns": s, "end_ns": e, "wait_s": wait, "service_s": service, "time_added_s": added,
     })
-    # text as categoricals: the detectors slice this table many times, and Arrow-backed strings are slow to take
-    for col in ("case_id", "step", "activity", "outcome", "source", "resource", "role"):
-        ex[col] = ex[col].astype("category")
     steps = _step_table(ex, so.protected)
     if not configured:  # a name-detected "step" that never approves is a notification, not a decision
         keep = ~((steps["approvals"] == 0) & (steps["outcome_source"] == "name"))
@@ -307,6 +308,27 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
         steps = steps[keep.to_numpy()].reset_index(drop=True)
         ex = ex[~ex["step"].isin(dropped)].reset_index(drop=True)
     return SignoffTable(steps=steps, executions=ex, inferred=inferred)
+
+
+def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
+    """``labels[codes]`` (code -1: missing) as the categorical ``.astype("category")`` would make of it.
+
+    Categories are the labels used, sorted as pandas sorts them, built from the few distinct labels only.
+    """
+    labels = np.asarray(labels, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    used = np.unique(codes[codes >= 0])
+    cat = pd.Series(labels[used]).astype("category")
+    lut = np.full(len(labels) + 1, -1, dtype=np.int64)  # lut[-1]: missing stays missing
+    lut[used] = cat.cat.codes.to_numpy()
+    return pd.Categorical.from_codes(lut[codes], dtype=cat.dtype)
+
+
+def _column_categorical(col: pd.Series, rows: np.ndarray) -> pd.Categorical:
+    """The frame column's values at ``rows`` as a categorical of the values used there."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _categorical(col.cat.codes.to_numpy()[rows], col.cat.categories.to_numpy(dtype=object))
+    return _categorical(*pd.factorize(col.to_numpy(dtype=object)[rows]))
 
 
 def _empty(has_start: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
