@@ -96,16 +96,30 @@ def signoff_context(table: SignoffTable) -> pd.DataFrame:
     return ex.copy()
 
 
+def _prev_text(col: pd.Series, same: np.ndarray) -> Any:
+    """The previous row's value where ``same`` (else missing), as the plain column ``np.where`` would give.
+
+    Text categoricals are shifted on their integer codes and decoded once (no Python objects per row).
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype) and isinstance(col.cat.categories.dtype, pd.StringDtype):
+        codes = col.cat.codes.to_numpy()
+        prev = np.full(codes.shape[0], -1, dtype=codes.dtype)
+        prev[1:] = codes[:-1]
+        prev[~same] = -1
+        return pd.Categorical.from_codes(prev, dtype=col.dtype).astype(col.cat.categories.dtype)
+    return np.where(same, col.shift(1), None)
+
+
 def _signoff_context(table: SignoffTable) -> pd.DataFrame:
     ex = table.executions.sort_values("row", kind="stable").reset_index(drop=True)
     neg = ex["outcome"].isin(["rejected", "returned"]).to_numpy()
     case = ex["case"].to_numpy()
     same = np.zeros(len(ex), dtype=bool)
     same[1:] = case[1:] == case[:-1]
-    ex["prev_step"] = np.where(same, ex["step"].shift(1), None)
-    ex["prev_outcome"] = np.where(same, ex["outcome"].shift(1), None)
-    ex["prev_role"] = np.where(same, ex["role"].shift(1), None)
-    ex["prev_resource"] = np.where(same, ex["resource"].shift(1), None)
+    ex["prev_step"] = _prev_text(ex["step"], same)
+    ex["prev_outcome"] = _prev_text(ex["outcome"], same)
+    ex["prev_role"] = _prev_text(ex["role"], same)
+    ex["prev_resource"] = _prev_text(ex["resource"], same)
     ex["prev_end_ns"] = np.where(same, ex["end_ns"].shift(1).fillna(0).astype(np.int64), 0)
     ex["prev_row"] = np.where(same, ex["row"].shift(1).fillna(-1).astype(np.int64), -1)
     ex["prev_time_s"] = np.where(same, ex["time_added_s"].shift(1), np.nan)
