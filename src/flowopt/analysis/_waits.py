@@ -215,6 +215,8 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
             continue
         q = q_all[q_bounds[r]:q_bounds[r + 1]]
         a, b = t1[q], t2[q]
+        q_case, q_en = case[j[q]], enabled[q]  # per waiting instance, gathered once
+        o_case, o_en = case[idx], enabled_row[idx]  # per instance of the resource, in start order
         lo = np.searchsorted(cm, a, side="right")  # first instance that may still run at a
         hi = np.searchsorted(S, b, side="left")  # instances starting before b
         cnt = np.maximum(hi - lo, 0)
@@ -229,13 +231,11 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
             sl = slice(startpos, stop)
             k = cnt[sl]
             owner = np.repeat(np.arange(startpos, stop), k)
-            off = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
-            other = lo[sl].repeat(k) + off
-            o_rows = idx[other]
+            other = np.repeat(lo[sl] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
             ov = np.minimum(E[other], b[owner]) - np.maximum(S[other], a[owner])
-            ov = np.where((ov > 0) & (case[o_rows] != case[j[q[owner]]]), ov, 0)
-            en = enabled_row[o_rows]
-            is_later = (en != NAT) & (en > enabled[q[owner]])
+            ov = np.where((ov > 0) & (o_case[other] != q_case[owner]), ov, 0)
+            en = o_en[other]
+            is_later = (en != NAT) & (en > q_en[owner])
             total[sl] += np.bincount(owner - startpos, weights=ov.astype(np.float64),
                                      minlength=stop - startpos).astype(np.int64)
             later[sl] += np.bincount(owner - startpos, weights=np.where(is_later, ov, 0).astype(np.float64),
