@@ -403,9 +403,12 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         nb = a.begin[i] + (rn - old_ready)
         gap_ok = a.begin[i] >= old_ready
         ci = cal_idx[a.act[i]]
-        for j, cal in enumerate(cals):
-            sel = np.flatnonzero((ci == j) & gap_ok & (rn != old_ready))
-            if sel.shape[0]:
+        moved = np.flatnonzero((ci >= 0) & gap_ok & (rn != old_ready))
+        if moved.shape[0]:
+            ci_m = ci[moved]
+            for j in np.unique(ci_m):  # loop over the calendars present at this position
+                cal = cals[j]
+                sel = moved[ci_m == j]
                 wg = cal.to_work(a.begin[i[sel]] + off) - cal.to_work(old_ready[sel] + off)
                 nb[sel] = cal.from_work(cal.to_work(rn[sel] + off) + wg) - off
         rel = release[i]
