@@ -29,8 +29,22 @@ _LO_US, _HI_US = _NS_LO.value // 1000, _NS_HI.value // 1000
 _NAT_US = np.iinfo(np.int64).min
 
 
+_PER_NS = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}
+
+
 def _ns(values: pd.Series, utc: bool) -> pd.Series:
     """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range."""
+    per = _PER_NS.get(str(getattr(values.dt, "unit", "")))
+    tz = getattr(values.dtype, "tz", None)
+    if per is not None and (str(tz) == "UTC" if utc else tz is None):
+        # the same clip and cast on the integer values, without pandas' masked datetime arithmetic
+        i8 = values.array.asi8
+        nat = i8 == _NAT_US
+        out = np.clip(i8, _NS_LO.value // per, _NS_HI.value // per) * np.int64(per)
+        out[nat] = _NAT_US
+        dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
+        arr = pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)  # noqa: SLF001
+        return pd.Series(arr, index=values.index, name=values.name)
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
     return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
