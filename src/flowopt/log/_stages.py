@@ -35,6 +35,8 @@ BUILTIN_STAGE_RULES: tuple[tuple[str, str], ...] = (
                       r"咨询|预约|问询|接待|面谈")),
 )
 
+_MAX_NAME = 1000  # characters of an activity name the stage rules look at
+
 _COMPILED = tuple((stage, re.compile(rx, re.IGNORECASE)) for stage, rx in BUILTIN_STAGE_RULES)
 
 
@@ -55,7 +57,7 @@ def classify_activities(activities: Iterable[str], config_stages: Mapping[str, I
     rules = stage_rules(config_stages)
     out: dict[str, object] = {}
     for act in activities:
-        name = str(act)
+        name = str(act)[:_MAX_NAME]  # a pathological multi-megabyte name must not stall the regexes
         found = ("other", "no rule matched")
         for stage, rx, origin in rules:
             if rx.search(name):
