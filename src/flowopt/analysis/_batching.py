@@ -15,6 +15,10 @@ For a batched activity the batch's first instant is its *release*; a case in the
 the batch from when it was ready until then (the accumulation time). The schedule is described from
 the releases: the weekdays with at least 10% of them and the times of day of the busiest bins,
 e.g. ``"Mon, Thu ~15:31 or ~16:31 UTC"``.
+
+Logs with dates but no times (at least 90% of an activity's instants at midnight) cannot show a release
+within a day: there an activity counts as batched only when its releases fall on at most one day in five
+of the days it spans (work done every day is not a batch, however many cases a day it takes).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = ["BatchInfo", "detect_batches", "distinct_per_group"]
 
 _DAY_NS = 86_400 * 10**9
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DATE_ONLY_MAX_RELEASE_RATE = 0.2  # date-only logs: batches on at most one day in five, else it is daily work
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +109,14 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
         if k < min_releases or share < 0.5:
             continue
         rel = first[sel]
+        times_of_act = t_s[a_s == code]
+        date_only = bool(np.mean(times_of_act % _DAY_NS == 0) >= 0.9)
+        if date_only:
+            # dates without times: every day's events share 00:00, so "released together" only means
+            # "on the same day". Daily work is not a batch; a release on few, spaced days still is.
+            span_days = float(times_of_act.max() - times_of_act.min()) / _DAY_NS + 1.0
+            if k / span_days > _DATE_ONLY_MAX_RELEASE_RATE:
+                continue
         tod = (rel % _DAY_NS) / 1e9
         bins = (tod // 600).astype(np.int64)
         bcount = np.bincount(bins, minlength=144)
@@ -124,8 +137,9 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
         day_txt = ", ".join(_DAYS[d] for d in days) if len(days) < 7 else "daily"
         if days == [0, 1, 2, 3, 4]:
             day_txt = "Mon-Fri"
+        when = " or ".join(f"~{t}" for t in times) + " UTC" if not date_only else "(the log has dates only)"
         schedules[c.activity_names[code]] = {
-            "schedule": f"{day_txt} " + " or ".join(f"~{t}" for t in times) + " UTC",
+            "schedule": f"{day_txt} {when}", "date_only": date_only,
             "weekdays": [_DAYS[d] for d in days], "times": times, "releases": k,
             "batch_size_median": float(np.median(size[sel])), "batch_size_max": int(size[sel].max()),
             "share_in_batches": round(share, 4), "basis": basis, "window_s": window_s,

@@ -137,6 +137,9 @@ def _compute(log: EventLog) -> WaitTable:
     rel = batches.release[j]
     in_batch = (rel != NAT) & (wait > 0)
     batching = np.where(in_batch, np.clip(rel - enabled, 0, wait), zero)
+    timers = _fixed_delays(c.activity[i].astype(np.int64) * len(c.activity_names) + c.activity[j], wait, in_batch)
+    if timers.any():  # a constant delay is a timer or a scheduled date, not a batch: leave it to extraneous
+        batching = np.where(timers, 0, batching)
     rest_from = enabled + batching
     rest = wait - batching
     # 2. unavailability: outside the resource's working hours
@@ -159,6 +162,10 @@ def _compute(log: EventLog) -> WaitTable:
     unavail = np.minimum((off_duty * factor).astype(np.int64), off_duty)
     extraneous = wait - batching - unavail - cont - prio
     notes = []
+    if timers.any():
+        notes.append("Some hand-offs wait an almost constant time (a timer or a scheduled date, e.g. a legal "
+                     "deadline): their cases start together but are not batched, so that wait counts as "
+                     "extraneous.")
     if not sk.all():
         notes.append("Starts are unknown for some or all activity instances: their waits run completion to "
                      "completion, include the service time, and cannot be split into contention or "
@@ -173,6 +180,32 @@ def _compute(log: EventLog) -> WaitTable:
               "extraneous": extraneous}
     return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, contention_basis=basis,
                      batches=batches, calendars=calendars, shared_resources=tuple(shared), notes=tuple(notes))
+
+
+_TIMER_MIN_N = 30
+_TIMER_MIN_NS = 86_400 * 10**9  # a timer worth telling apart runs a day or more
+_TIMER_SPREAD = 0.05  # p10..p90 of the waits within 5% of their median
+
+
+def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> np.ndarray:
+    """True for batched waits on edges whose waits are nearly constant (a timer, not a batch).
+
+    A batch collects cases that became ready at different times, so their waits spread from zero to the
+    release interval; a fixed delay (a penalty added 60 days after notification) gives every case the same
+    wait, and cases only start together because they became ready together.
+    """
+    out = np.zeros(len(wait), dtype=bool)
+    if not in_batch.any():
+        return out
+    for e in np.unique(edge[in_batch]):  # loop over batched edges (a handful)
+        sel = edge == e
+        w = wait[sel].astype(np.float64)
+        if len(w) < _TIMER_MIN_N:
+            continue
+        p10, med, p90 = np.percentile(w, [10, 50, 90])
+        if med >= _TIMER_MIN_NS and (p90 - p10) <= _TIMER_SPREAD * med:
+            out |= sel & in_batch
+    return out
 
 
 def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray, enabled_row: np.ndarray,

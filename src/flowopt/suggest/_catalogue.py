@@ -51,6 +51,8 @@ from flowopt.options import Config
 
 __all__ = ["Candidate", "Change", "candidates", "is_protected"]
 
+_MIN_CAUSE_SHARE = 0.3  # a wait's leading cause must explain at least this share of it to be acted on
+
 _CONTENTION_SHARE = 0.2  # contention this large a share of a wait earns a capacity suggestion even if not dominant
 _BUSY = 0.8  # a bottleneck's pool at least this busy earns a capacity suggestion
 ChangeKind = Literal["remove", "parallel", "release", "capacity", "cut_wait", "first_time_right", "handoff_merge"]
@@ -254,6 +256,10 @@ def _by_cause(f: Finding, graph: Any, config: Config) -> list[Candidate]:
     target = str(target)
     total = sum(float(v or 0.0) for v in causes.values())
     share = float(causes.get(dominant) or 0.0) / total if total > 0 else 0.0
+    if share < _MIN_CAUSE_SHARE and dominant != "contention":
+        # no cause stands out (or none was measured): no cause-specific remedy to propose. Contention is
+        # exempt: a pool measured busy (utilisation) queues whatever its waits are labelled.
+        return []
     where = f"between '{edge[0]}' and '{edge[1]}'" if edge else f"before '{target}'"
     base_ev = {"dominant_cause": dominant, "cause_share": round(share, 4)}
     if dominant == "batching":
