@@ -79,6 +79,25 @@ def event_costs(log: EventLog, config: Config | None = None) -> EventCosts:
     (False, True)
     """
     cc = _costs_config(log, config)
+    key = (id(log), repr(cc))
+    hit = _EVENT_COSTS.get(key)
+    if hit is not None and hit[0] is log:
+        return hit[1]
+    out = _event_costs(log, config)
+    for value in vars(out).values() if hasattr(out, "__dict__") else (getattr(out, k) for k in out.__slots__):
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)  # shared by every caller: read-only
+    if len(_EVENT_COSTS) >= 4:
+        _EVENT_COSTS.pop(next(iter(_EVENT_COSTS)))
+    _EVENT_COSTS[key] = (log, out)
+    return out
+
+
+_EVENT_COSTS: dict[tuple[int, str], tuple[EventLog, EventCosts]] = {}
+
+
+def _event_costs(log: EventLog, config: Config | None) -> EventCosts:
+    cc = _costs_config(log, config)
     c = log.codes()
     n = len(c.case)
     known = c.start != NAT
