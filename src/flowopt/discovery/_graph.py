@@ -221,7 +221,11 @@ def discover_graph(log: EventLog) -> ProcessGraph:
     label = np.array(list(names) + [START, END], dtype=object)
     src, tgt = uniq // n_nodes, uniq % n_nodes
     is_artificial = (src == s_code) | (tgt == e_code)
-    nanif = lambda x: np.where(is_artificial, np.nan, x)  # noqa: E731
+
+    def nanif(x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.where(is_artificial, np.nan, x)
+        return out
+
     edges = pd.DataFrame({
         "source": label[src], "target": label[tgt], "count": ecount.astype(np.int64),
         "cases": ecases.astype(np.int64), "overlap_count": ov,

@@ -160,7 +160,8 @@ def distinct_counts(group: np.ndarray, item: np.ndarray, n_groups: int, n_items:
     if size <= max(8 * len(key), 1 << 24):
         seen = np.zeros(size, dtype=bool)
         seen[key] = True
-        return seen.reshape(n_groups, max(n_items, 1)).sum(axis=1).astype(np.int64)
+        counts: np.ndarray = seen.reshape(n_groups, max(n_items, 1)).sum(axis=1).astype(np.int64)
+        return counts
     return np.bincount(sorted_unique(key) // max(n_items, 1), minlength=n_groups).astype(np.int64)
 
 

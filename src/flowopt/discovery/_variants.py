@@ -74,7 +74,7 @@ class Variants:
     def _repr_html_(self) -> str:
         t = self.table.head(15).copy()
         t["activities"] = t["activities"].map(SEP.join)
-        return t.drop(columns=["events"]).to_html(index=False, escape=True)
+        return str(t.drop(columns=["events"]).to_html(index=False, escape=True))
 
 
 def discover_variants(log: EventLog) -> Variants:

@@ -130,8 +130,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     if encoding is None and enc != "utf-8" and _has_utf8_text(head):
         enc = "utf-8"  # UTF-8 rows next to legacy-encoded ones: the mixed-encoding path below decodes row by row
     text_head = head.decode(enc, errors="replace")
-    if text_head.startswith("\ufeff"):
-        text_head = text_head[1:]
+    text_head = text_head.removeprefix("\ufeff")
     delim = _sniff_delimiter(text_head, delimiter)
 
     malformed: list[tuple[int, str]] = []
@@ -179,7 +178,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         if recoded is not None:
             return pacsv.read_csv(io.BytesIO(recoded), read_options=read_options, parse_options=parse,
                                   convert_options=convert)
-        source: Any = gzip.open(p, "rb") if compressed else str(p)
+        source: Any = gzip.open(p, "rb") if compressed else str(p)  # noqa: SIM115 - closed below
         try:
             return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert)
         finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -237,7 +237,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         flag(out_range, QuarantineReason.OUT_OF_RANGE,
              f"column '{col}' outside {config.read.min_year}..{config.read.max_year} (set [read] min_year/max_year)")
         vals[badv | out_range] = nat
-        return vals
+        out: np.ndarray = vals
+        return out
 
     nat = np.iinfo(np.int64).min
     if lifecycle:

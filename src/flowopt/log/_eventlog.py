@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,18 @@ class EventLog:
     ['case_id', 'activity', 'start', 'end', 'resource', 'role']
     """
 
-    __slots__ = ("_frame", "_quarantine", "_source", "_rows_in", "_rows_used", "_mapping", "_config",
-                 "_stages", "_codes", "_time_basis")
+    __slots__ = (
+        "_codes",
+        "_config",
+        "_frame",
+        "_mapping",
+        "_quarantine",
+        "_rows_in",
+        "_rows_used",
+        "_source",
+        "_stages",
+        "_time_basis",
+    )
 
     def __init__(self, frame: pd.DataFrame, *, quarantine: pd.DataFrame, source: str, rows_in: int,
                  rows_used: int, mapping: Mapping[str, str], config: Config,

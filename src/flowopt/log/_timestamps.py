@@ -43,7 +43,7 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
         out = np.clip(i8, _NS_LO.value // per, _NS_HI.value // per) * np.int64(per)
         out[nat] = _NAT_US
         dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
-        arr = pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)  # noqa: SLF001
+        arr = pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)
         return pd.Series(arr, index=values.index, name=values.name)
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
@@ -108,7 +108,7 @@ def _iso_arrow_direct(raw: pd.Series, tz: str) -> pd.Series | None:
     """
     if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
         return None
-    arr = raw.array._pa_array  # noqa: SLF001 - the ChunkedArray behind the column, no copy
+    arr = raw.array._pa_array
     if arr.null_count == len(arr):
         return None
     first = pc.drop_null(arr.slice(0, 4096)) if arr.null_count else arr.slice(0, 1)
@@ -125,10 +125,9 @@ def _iso_arrow_direct(raw: pd.Series, tz: str) -> pd.Series | None:
         us = pc.fill_null(out.cast(pa.int64()), _NAT_US).to_numpy()
         ok = us != _NAT_US
         ns = np.where(ok, np.clip(us, _LO_US, _HI_US) * 1000, np.iinfo(np.int64).min)
-        if typ.tz is None:
-            if tz not in ("UTC", "utc", "Etc/UTC"):
-                return _localize(pd.Series(ns.view("datetime64[ns]"), index=raw.index), tz)
-        return pd.Series(pd.arrays.DatetimeArray._simple_new(  # noqa: SLF001 - UTC wall times already
+        if typ.tz is None and tz not in ("UTC", "utc", "Etc/UTC"):
+            return _localize(pd.Series(ns.view("datetime64[ns]"), index=raw.index), tz)
+        return pd.Series(pd.arrays.DatetimeArray._simple_new(
             ns.view("datetime64[ns]"), dtype=pd.DatetimeTZDtype(unit="ns", tz="UTC")), index=raw.index)
     return None
 

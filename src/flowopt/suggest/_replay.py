@@ -258,7 +258,7 @@ class Replay:
 
 
 def _scaled_count(k: int, scale: float) -> int:
-    return k if scale == 1.0 else int(round(k * scale))
+    return k if scale == 1.0 else round(k * scale)
 
 
 def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:

@@ -170,6 +170,11 @@ def _on(a: CaseArrays, per_row: np.ndarray | None = None, per_case: np.ndarray |
     return None
 
 
+def _rows_on(a: CaseArrays, per_row: np.ndarray) -> np.ndarray:
+    """``per_row`` restricted to the rows of ``a`` (never None)."""
+    return per_row if a.rows is None else per_row[a.rows]
+
+
 def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | None],
             fa: CaseArrays | None = None) -> Replay | None:
     """Replay ``ch`` on ``a``; row and case selections are built on the whole log's arrays ``fa``."""
@@ -191,9 +196,9 @@ def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | 
                              calendars=cals)
     if ch.kind == "cut_wait":
         adv = _cause_advance(log, ch, fa)
-        return None if adv is None else replay_advance(log, _on(a, per_row=adv), arrays=a, calendars=cals)
+        return None if adv is None else replay_advance(log, _rows_on(a, adv), arrays=a, calendars=cals)
     if ch.kind == "handoff_merge" and ch.edge is not None:
-        return replay_advance(log, _on(a, per_row=_merge_advance(log, ch, fa)), arrays=a, calendars=cals)
+        return replay_advance(log, _rows_on(a, _merge_advance(log, ch, fa)), arrays=a, calendars=cals)
     return None
 
 
