@@ -17,6 +17,7 @@ large effect (``|r| ≥ min_effect`` and a median ratio of at least ``min_ratio`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,9 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
                 tests.extend(_path_test(groups, nxt, a, level, act, cats))
     if not tests:
         return []
+    throughput_total = float(((np.maximum.reduceat(c.end, c.case_start[:-1])
+                               - np.minimum.reduceat(np.where(known, c.start, c.end), c.case_start[:-1]))
+                              .astype(np.float64) / _NS).sum())
     p_adj = holm(np.array([t["p"] for t in tests]))
     out: list[Finding] = []
     for t, pa in zip(tests, p_adj):
@@ -138,7 +142,7 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
         f = (_duration_finding if t["dimension"] == "duration" else _path_finding)(
             t, float(pa), service, c, names, alpha, min_effect, min_ratio, min_cramers_v, min_cases)
         if f is not None:
-            out.append(f)
+            out.append(_cap_by_impact(f, throughput_total))
     out.sort(key=lambda f: (-f.score, f.id))
     return out[: max(1, int(config.analysis.top_n))]
 
@@ -168,6 +172,29 @@ def _path_test(groups: list[tuple[int, np.ndarray]], nxt: np.ndarray, a: int, le
     v = float(np.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))))
     return [{"dimension": "path", "level": level, "act": act, "groups": groups, "cats": cats, "stat": float(chi2),
              "p": float(p), "test": "chi2", "table": table, "cols": cols[: table.shape[1]], "v": v, "dof": int(dof)}]
+
+
+_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def _cap_by_impact(f: Finding, throughput_total_s: float) -> Finding:
+    """Keep statistically solid but practically small differences from sounding alarms.
+
+    A duration difference is at most ``medium`` when the slower group's excess time is under 1% of all
+    throughput time, and ``low`` under 0.1% (two minutes slower on a short step is real but minor). A path
+    difference is at most ``medium``: routing by resource often reflects which cases a resource is given
+    (automatic steps, specialists), which the test cannot control for.
+    """
+    cap = "high"
+    if f.evidence.get("dimension") == "duration":
+        share = float(f.evidence.get("excess_service_total_s") or 0.0) / max(throughput_total_s, 1e-9)
+        cap = "low" if share < 0.001 else ("medium" if share < 0.01 else "high")
+        f = dataclasses.replace(f, evidence={**f.evidence, "excess_share_of_throughput": share})
+    else:
+        cap = "medium"
+    if _RANK[f.severity] > _RANK[cap]:
+        f = dataclasses.replace(f, severity=cap)  # type: ignore[arg-type]
+    return f
 
 
 def _duration_finding(t: dict[str, Any], pa: float, service: np.ndarray, c: Any, names: tuple[str, ...],

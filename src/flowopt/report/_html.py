@@ -48,14 +48,32 @@ def clean_svg(svg: str) -> str | None:
     return body
 
 
+_MAP_EDGES = 40  # more arrows than this make a map nobody can read; the JSON keeps every edge
+
+
+def _map_scope(analysis: Analysis, lang: str) -> str:
+    """'Showing 40 of 138 arrows (91% of transitions)' when the map is simplified, else ''."""
+    from flowopt.discovery import filter_graph
+
+    total = len(analysis.graph.edges)
+    if total <= _MAP_EDGES:
+        return ""
+    info = filter_graph(analysis.graph, max_edges=_MAP_EDGES).filtered
+    kept, share = int(info["edges_kept"]), float(info["transitions_covered"])
+    if lang == "zh":
+        return f"为便于阅读，仅显示 {total} 条连线中最常见的 {kept} 条（覆盖 {share:.0%} 的流转）；完整数据见 JSON。"
+    return (f"Simplified for reading: the {kept} most frequent of {total} arrows ({share:.0%} of all transitions); "
+            "the JSON document keeps every edge.")
+
+
 def _process_map(analysis: Analysis) -> tuple[str | None, str]:
     from flowopt.discovery import dot_available
 
-    dot = analysis.graph.to_dot()
+    dot = analysis.graph.to_dot(max_edges=_MAP_EDGES)
     if not dot_available():
         return None, dot
     try:
-        return clean_svg(analysis.graph.to_svg()), dot
+        return clean_svg(analysis.graph.to_svg(max_edges=_MAP_EDGES)), dot
     except Exception:  # noqa: BLE001 - a failing `dot` must not cost the whole report; the DOT text is shown instead
         return None, dot
 
@@ -143,7 +161,7 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
         "cards": cards, "kpis": [{"name": kpi_label(k, lang), "value": fmt_value(k, v), "long": isinstance(v, dict)}
                  for k, v in kp.items() if not isinstance(v, list)],
         "suggestions": suggestions, "show_cost": any(s["cost"] != "–" for s in suggestions), "findings": findings, "stages": stages, "transitions": transitions,
-        "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot,
+        "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot, "map_scope": _map_scope(analysis, lang),
         "charts": _charts(analysis, log, L), "variants": variants,
         "rows_in": fmt_value("rows", lg.get("rows_in")), "rows_quarantined": fmt_value("rows", lg.get("rows_quarantined")),
         "reasons": sorted((lg.get("quarantine_reasons") or {}).items()), "version": flowopt.__version__,
