@@ -35,7 +35,7 @@ from flowopt.analysis._hotspots import _config, _h, throughput_total_s
 from flowopt.analysis._stats import mann_kendall, median_ci, severity
 from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
 from flowopt.discovery import ProcessGraph
-from flowopt.discovery._kernels import NAT
+from flowopt.discovery._kernels import NAT, case_span
 from flowopt.log import EventLog
 from flowopt.options import Config
 
@@ -173,8 +173,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
     res = f["resource"].cat.codes.to_numpy().astype(np.int64) if hasattr(f["resource"], "cat") \
         else np.full(len(c.case), -1, dtype=np.int64)
     known = c.start != NAT
-    first_ns = np.minimum.reduceat(np.where(known, c.start, c.end), c.case_start[:-1])
-    last_ns = np.maximum.reduceat(c.end, c.case_start[:-1])
+    first_ns, last_ns = case_span(c.case_start, c.start, c.end)
     out: list[Finding] = []
     for a in np.flatnonzero(queue_tot / tp_total >= _MIN_EFFECT):  # loop over activities
         sel = act == a

@@ -33,7 +33,7 @@ from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
 
 _OVERNIGHT_S = 16 * 3600.0
 from flowopt.discovery import ProcessGraph
-from flowopt.discovery._kernels import NAT, group_stats
+from flowopt.discovery._kernels import NAT, case_span, group_stats
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.options import Config
@@ -50,10 +50,7 @@ def throughput_total_s(log: EventLog) -> tuple[float, np.ndarray]:
     c = log.codes()
     if len(c.case) == 0:
         return 0.0, np.zeros(0)
-    begin = np.where(c.start != NAT, c.start, c.end)
-    lo = c.case_start[:-1]
-    first = np.minimum.reduceat(begin, lo)
-    last = np.maximum.reduceat(c.end, lo)
+    first, last = case_span(c.case_start, c.start, c.end)
     tp = (last - first) / _NS
     return float(tp.sum()), tp
 

@@ -43,7 +43,7 @@ from flowopt.analysis._handoffs import handoff_stats
 from flowopt.analysis._rework import case_rework_mask
 from flowopt.analysis._stats import mann_kendall
 from flowopt.discovery import ProcessGraph
-from flowopt.discovery._kernels import NAT, group_stats
+from flowopt.discovery._kernels import NAT, case_span, group_stats
 from flowopt.log import EventLog
 from flowopt.options import Config
 
@@ -98,11 +98,9 @@ def compute_kpis(log: EventLog, graph: ProcessGraph | None, config: Config) -> d
         out.update({"throughput_p50_s": None, "throughput_p90_s": None, "throughput_mean_s": None})
         out["notes"] = {"all": "the log has no events"}
         return out
-    starts = c.case_start[:-1]
     known = c.start != NAT
     begin = np.where(known, c.start, c.end)
-    first = np.minimum.reduceat(begin, starts)
-    last = np.maximum.reduceat(c.end, starts)
+    first, last = case_span(c.case_start, c.start, c.end)
     tp = (last - first).astype(np.float64) / _NS
     out.update({"throughput_p50_s": _pct(tp, 50), "throughput_p90_s": _pct(tp, 90),
                 "throughput_mean_s": float(tp.mean())})

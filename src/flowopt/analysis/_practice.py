@@ -26,6 +26,7 @@ from scipy import stats as _st
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
+from flowopt.analysis._hotspots import throughput_total_s
 from flowopt.analysis._stats import severity
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT
@@ -131,9 +132,7 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
                 tests.extend(_path_test(groups, nxt, a, level, act, cats))
     if not tests:
         return []
-    throughput_total = float(((np.maximum.reduceat(c.end, c.case_start[:-1])
-                               - np.minimum.reduceat(np.where(known, c.start, c.end), c.case_start[:-1]))
-                              .astype(np.float64) / _NS).sum())
+    throughput_total, _ = throughput_total_s(log)
     p_adj = holm(np.array([t["p"] for t in tests]))
     out: list[Finding] = []
     for t, pa in zip(tests, p_adj):

@@ -33,9 +33,9 @@ from scipy import stats as _st
 
 from flowopt.analysis._costs import event_costs, party_codes
 from flowopt.analysis._findings import Finding, finding_id
+from flowopt.analysis._hotspots import throughput_total_s
 from flowopt.analysis._stats import severity
 from flowopt.discovery import ProcessGraph
-from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.options import Config
@@ -155,10 +155,7 @@ def rework_loop(log: EventLog, graph: ProcessGraph | None, config: Config, *,
     ec = event_costs(log, config)
     cost = np.where(np.isfinite(ec.total), ec.total, np.nan)
     end = c.end
-    begin = np.where(c.start != NAT, c.start, c.end)
-    starts = c.case_start[:-1]
-    throughput_total = float(((np.maximum.reduceat(end, starts) - np.minimum.reduceat(begin, starts))
-                              .astype(np.float64) / _NS).sum())
+    throughput_total, _ = throughput_total_s(log)
     candidates: list[_Candidate] = []
 
     # ---- loops a -> b -> a

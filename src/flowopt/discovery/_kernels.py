@@ -10,8 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NAT", "GroupStats", "dense_unique", "dfg_pairs", "distinct_counts", "group_stats", "sequence_hash",
-           "sorted_unique"]
+__all__ = [
+    "NAT",
+    "GroupStats",
+    "case_span",
+    "dense_unique",
+    "dfg_pairs",
+    "distinct_counts",
+    "group_stats",
+    "sequence_hash",
+    "sorted_unique",
+]
 
 NAT = np.iinfo(np.int64).min
 
@@ -202,3 +211,23 @@ def sequence_hash(codes: np.ndarray, case_start: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         h1 = h1 ^ (lengths.astype(np.uint64) * np.uint64(0xFF51AFD7ED558CCD))
     return np.stack([h1, h2], axis=1)
+
+
+def case_span(case_start: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each case's first instant (its earliest start, or end where the start is unknown) and last end, in ns.
+
+    ``case_start`` holds each case's first row plus a final sentinel; rows are in log order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first, last = case_span(np.array([0, 2, 3]), np.array([5, NAT, NAT]), np.array([7, 9, 4]))
+    >>> first.tolist(), last.tolist()
+    ([5, 4], [9, 4])
+    """
+    starts = case_start[:-1]
+    if len(end) == 0 or len(starts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    begin = np.where(start != NAT, start, end)
+    return np.minimum.reduceat(begin, starts), np.maximum.reduceat(end, starts)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowopt.discovery._kernels import NAT, group_stats, sequence_hash
+from flowopt.discovery._kernels import NAT, case_span, group_stats, sequence_hash
 from flowopt.log import EventLog
 
 __all__ = ["Variants", "case_table", "discover_variants"]
@@ -30,9 +30,7 @@ def case_table(log: EventLog) -> pd.DataFrame:
     if len(c.case) == 0:
         return pd.DataFrame(columns=["case_id", "first", "last", "throughput_s", "events", "service_s"])
     starts = c.case_start[:-1]
-    begin = np.where(c.start != NAT, c.start, c.end)
-    first = np.minimum.reduceat(begin, starts)
-    last = np.maximum.reduceat(c.end, starts)
+    first, last = case_span(c.case_start, c.start, c.end)
     known = c.start != NAT
     svc = np.where(known, (c.end - np.where(known, c.start, c.end)), 0).astype(np.float64) / 1e9
     service = np.add.reduceat(svc, starts)
