@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowopt._memo import PerObjectCache
 from flowopt.analysis._findings import jsonable
 from flowopt.discovery._kernels import NAT, dfg_pairs
 from flowopt.log import EventLog
@@ -78,22 +79,19 @@ def event_costs(log: EventLog, config: Config | None = None) -> EventCosts:
     >>> ec.configured, bool(np.isnan(ec.total).all())
     (False, True)
     """
-    cc = _costs_config(log, config)
-    key = (id(log), repr(cc))
-    hit = _EVENT_COSTS.get(key)
-    if hit is not None and hit[0] is log:
-        return hit[1]
-    out = _event_costs(log, config)
-    for value in vars(out).values() if hasattr(out, "__dict__") else (getattr(out, k) for k in out.__slots__):
+    return _EVENT_COSTS.get(log, repr(_costs_config(log, config)), lambda: _read_only(_event_costs(log, config)))
+
+
+_EVENT_COSTS: PerObjectCache[EventCosts] = PerObjectCache()
+
+
+def _read_only(costs: EventCosts) -> EventCosts:
+    """Freeze the arrays of a result every caller shares."""
+    for name in costs.__dataclass_fields__:
+        value = getattr(costs, name)
         if isinstance(value, np.ndarray):
-            value.setflags(write=False)  # shared by every caller: read-only
-    if len(_EVENT_COSTS) >= 4:
-        _EVENT_COSTS.pop(next(iter(_EVENT_COSTS)))
-    _EVENT_COSTS[key] = (log, out)
-    return out
-
-
-_EVENT_COSTS: dict[tuple[int, str], tuple[EventLog, EventCosts]] = {}
+            value.setflags(write=False)
+    return costs
 
 
 def _event_costs(log: EventLog, config: Config | None) -> EventCosts:

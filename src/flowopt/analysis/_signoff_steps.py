@@ -47,6 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from flowopt._memo import PerObjectCache
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
 
@@ -183,18 +184,10 @@ def signoff_steps(log: EventLog, config: Config | Any = None) -> SignoffTable:
     SignoffTable
     """
     cfg = log.config if config is None else load_config(config)
-    key = (id(log), cfg.signoffs, repr(sorted(cfg.stages.items())))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is log:
-        return hit[1]
-    table = _signoff_steps(log, cfg)
-    if len(_CACHE) >= 4:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (log, table)
-    return table
+    return _CACHE.get(log, (cfg.signoffs, repr(sorted(cfg.stages.items()))), lambda: _signoff_steps(log, cfg))
 
 
-_CACHE: dict[tuple[Any, ...], tuple[EventLog, SignoffTable]] = {}
+_CACHE: PerObjectCache[SignoffTable] = PerObjectCache()
 
 
 def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from flowopt._memo import PerObjectCache
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._stats import clopper_pearson_interval
@@ -79,21 +80,14 @@ def reject_upper(rejections: np.ndarray | int, n: np.ndarray | int, confidence: 
     return np.asarray(clopper_pearson_interval(rejections, n, 2.0 * confidence - 1.0)[1], dtype=float)
 
 
-_CONTEXT: dict[int, tuple[SignoffTable, pd.DataFrame]] = {}
+_CONTEXT: PerObjectCache[pd.DataFrame] = PerObjectCache()
 
 
 def signoff_context(table: SignoffTable) -> pd.DataFrame:
     """The executions with what came before each: the previous sign-off in the case and the previous
     one by the same role, plus whether a rejection or return happened in between (computed once per table;
     each caller gets its own copy)."""
-    hit = _CONTEXT.get(id(table))
-    if hit is not None and hit[0] is table:
-        return hit[1].copy()
-    ex = _signoff_context(table)
-    if len(_CONTEXT) >= 4:
-        _CONTEXT.pop(next(iter(_CONTEXT)))
-    _CONTEXT[id(table)] = (table, ex)
-    return ex.copy()
+    return _CONTEXT.get(table, None, lambda: _signoff_context(table)).copy()
 
 
 def _prev_text(col: pd.Series, same: np.ndarray) -> Any:

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowopt._memo import PerObjectCache
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -96,7 +97,7 @@ class WaitTable:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-_CACHE: dict[int, tuple[EventLog, WaitTable]] = {}
+_CACHE: PerObjectCache[WaitTable] = PerObjectCache()
 
 
 def compute_waits(log: EventLog) -> WaitTable:
@@ -109,14 +110,7 @@ def compute_waits(log: EventLog) -> WaitTable:
     >>> bool((sum(wt.causes_ns.values()) == wt.wait_ns).all())
     True
     """
-    hit = _CACHE.get(id(log))
-    if hit is not None and hit[0] is log:
-        return hit[1]
-    table = _compute(log)
-    if len(_CACHE) >= 4:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(log)] = (log, table)
-    return table
+    return _CACHE.get(log, None, lambda: _compute(log))
 
 
 def _compute(log: EventLog) -> WaitTable:

@@ -184,14 +184,8 @@ def activity_codes(log: EventLog, names: Iterable[str]) -> np.ndarray:
     return np.asarray(sorted(codes), dtype=np.int32)
 
 
-_STEPS_CACHE: list[tuple[EventLog, dict[str, tuple[str, ...]]]] = []
-
-
 def _signoff_activities(log: EventLog) -> dict[str, tuple[str, ...]]:
-    """Sign-off step -> the log's activities for it (from the detectors' sign-off table; cached for one log)."""
-    for cached, steps in _STEPS_CACHE:
-        if cached is log:
-            return steps
+    """Sign-off step -> the log's activities for it (from the detectors' sign-off table, itself cached per log)."""
     from flowopt.analysis._signoff_steps import signoff_steps
 
     try:
@@ -199,7 +193,6 @@ def _signoff_activities(log: EventLog) -> dict[str, tuple[str, ...]]:
         steps = {str(r.step): tuple(str(a) for a in r.activities) for r in table.itertuples(index=False)}
     except Exception:  # noqa: BLE001 - no sign-offs recognisable: nothing to map
         steps = {}
-    _STEPS_CACHE[:] = [(log, steps)]
     return steps
 
 

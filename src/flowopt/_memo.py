@@ -1,0 +1,44 @@
+"""Results computed once per log (or per table) and shared by the detectors that need them.
+
+Several detectors need the same expensive intermediate result — the wait-cause table, the sign-off
+table, the event costs. :class:`PerObjectCache` keeps the results for the last few owners, keyed by the
+owner's identity plus whatever else the result depends on (e.g. a config section). The owner is kept alive
+with its entry, so an ``id`` can never be reused while the entry exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["PerObjectCache"]
+
+V = TypeVar("V")
+
+
+class PerObjectCache(Generic[V]):
+    """The last ``size`` results, keyed by ``(id(owner), key)``; the oldest entry goes first.
+
+    Examples
+    --------
+    >>> cache: PerObjectCache[int] = PerObjectCache(size=2)
+    >>> owner = object()
+    >>> cache.get(owner, "k", lambda: 41 + 1), cache.get(owner, "k", lambda: 0)
+    (42, 42)
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, Hashable], tuple[object, V]] = {}
+
+    def get(self, owner: object, key: Hashable, compute: Callable[[], V]) -> V:
+        """The cached result for ``owner`` and ``key``, computing (and keeping) it on a miss."""
+        slot = (id(owner), key)
+        hit = self._entries.get(slot)
+        if hit is not None and hit[0] is owner:
+            return hit[1]
+        value = compute()
+        if len(self._entries) >= self._size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[slot] = (owner, value)
+        return value
