@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 
 import flowopt
+from _paths import shared_data_dir
 from flowopt.log import EventLog
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _data_dir() -> Path:
-    for cand in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        if cand.is_dir():
-            return cand
-    return REPO.parent / "shared" / "data"
+    return shared_data_dir()
 
 
 @pytest.fixture(scope="session")

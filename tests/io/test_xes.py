@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _paths import shared_data_dir
 from flowopt.errors import LogFileNotFoundError, LogReadError, UnsafeInputError
 from flowopt.io._xes import MAX_DEPTH, read_xes_frame
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = shared_data_dir()
 CORPUS = Path(__file__).resolve().parent / "xes_corpus"
 
 REAL_LOGS = {

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from _paths import CANDIDATES
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-DATA_DIRS = (ROOT.parent / "shared" / "data", Path("/work/shared/data"))
+DATA_DIRS = CANDIDATES
 NEEDS = {
     "02_loan_applications_bpic2012.ipynb": "bpic2012.xes.gz",
     "03_signoff_chains_bpic2020.ipynb": "DomesticDeclarations.xes.gz",
