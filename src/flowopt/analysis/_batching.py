@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from flowopt._sorting import group_time_order
 from flowopt.discovery._kernels import NAT
 from flowopt.log import EventLog
 
@@ -89,7 +90,7 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
     res = f["resource"].cat.codes.to_numpy().astype(np.int64) if hasattr(f["resource"], "cat") \
         else np.full(n, -1, dtype=np.int64)
     act = c.activity.astype(np.int64)
-    order = np.lexsort((inst, act))
+    order = group_time_order(act, inst)
     a_s, t_s, r_s = act[order], inst[order], res[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (a_s[1:] != a_s[:-1]) | ((t_s[1:] - t_s[:-1]) > window_s * 1e9)

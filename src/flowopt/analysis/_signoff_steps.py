@@ -244,16 +244,16 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
     oc_of = {None: 0, "approved": 1, "rejected": 2, "returned": 3}
     name_oc = np.array([oc_of[act_outcome.get(c)] for c in range(len(names))], dtype=np.int8)
     outcome = name_oc[act[rows]].copy()
-    source = np.where(outcome > 0, "name", "").astype(object)
+    # where each outcome comes from, as codes into _SOURCES: 0 none, 1 name, 2 column, 3 inferred
+    source = np.where(outcome > 0, 1, 0).astype(np.int64)
     if has_col:
-        col = f["outcome"]
-        values = pd.Series(col.to_numpy(dtype=object)[rows])
-        uniq = pd.unique(values.dropna())
-        lut = {v: oc_of[classify_outcome(v, so.reject_values, so.approve_values)] for v in uniq}
-        col_oc = values.map(lut).fillna(0).to_numpy(dtype=np.int8)
+        val_codes, uniq = pd.factorize(f["outcome"].iloc[rows], use_na_sentinel=True)  # each text classified once
+        lut = np.array([oc_of[classify_outcome(v, so.reject_values, so.approve_values)] for v in uniq] + [0],
+                       dtype=np.int8)
+        col_oc = lut[val_codes]  # code -1 (missing) takes the last slot: 0, unknown
         use = (outcome == 0) & (col_oc > 0)
         outcome[use] = col_oc[use]
-        source[use] = "column"
+        source[use] = 2
 
     # ---- timing: wait + service since the previous event of the case ended
     case = codes.case
@@ -270,16 +270,18 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
     wait = np.where(has_p & has_s, np.maximum(s - p, 0) / 1e9, np.where(has_p, np.nan, 0.0))
     added = np.where(has_s, np.nan_to_num(wait) + service, np.where(has_p, np.maximum(e - p, 0) / 1e9, np.nan))
 
-    steps_of_rows = step_arr[act[rows]]
-    # ---- inference for steps with no recorded outcome at all
-    rec = pd.Series(outcome > 0).groupby(steps_of_rows).any()
-    no_record = set(rec.index[~rec.to_numpy()])
-    inferred = bool(no_record)
-    if no_record:
-        target = np.isin(steps_of_rows, list(no_record))
+    # ---- inference for steps with no recorded outcome at all (steps as codes into their sorted names)
+    step_names, act_step_code = np.unique(step_arr, return_inverse=True)
+    step_of_rows = act_step_code[act[rows]]
+    seen = np.bincount(step_of_rows, minlength=len(step_names)) > 0
+    recorded = np.bincount(step_of_rows[outcome > 0], minlength=len(step_names)) > 0
+    no_record = seen & ~recorded
+    inferred = bool(no_record.any())
+    if inferred:
+        target = no_record[step_of_rows]
         inf = _infer(log, rows[target], is_so)
         outcome[target] = inf
-        source[target] = np.where(inf > 0, "inferred", "")
+        source[target] = np.where(inf > 0, 3, 0)
 
     labels = np.array(["unknown", "approved", "rejected", "returned"], dtype=object)
     # text as categoricals built from integer codes (never as strings): the detectors slice this table many
@@ -290,7 +292,7 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
         "step": _categorical(act[rows], step_arr),
         "activity": _categorical(act[rows], np.asarray(names, dtype=object)),
         "outcome": _categorical(outcome.astype(np.int64), labels),
-        "source": _categorical(*pd.factorize(np.where(source == "", "none", source))),
+        "source": _categorical(source, _SOURCES),
         "resource": _column_categorical(f["resource"], rows), "role": _column_categorical(f["role"], rows),
         "start_ns": s, "end_ns": e, "wait_s": wait, "service_s": service, "time_added_s": added,
     })
@@ -303,6 +305,9 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
     return SignoffTable(steps=steps, executions=ex, inferred=inferred)
 
 
+_SOURCES = np.array(["none", "name", "column", "inferred"], dtype=object)
+
+
 def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
     """``labels[codes]`` (code -1: missing) as the categorical ``.astype("category")`` would make of it.
 
@@ -310,7 +315,7 @@ def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
     """
     labels = np.asarray(labels, dtype=object)
     codes = np.asarray(codes, dtype=np.int64)
-    used = np.unique(codes[codes >= 0])
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))  # sorted distinct codes
     cat = pd.Series(labels[used]).astype("category")
     lut = np.full(len(labels) + 1, -1, dtype=np.int64)  # lut[-1]: missing stays missing
     lut[used] = cat.cat.codes.to_numpy()
@@ -334,28 +339,68 @@ def _empty(has_start: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _step_table(ex: pd.DataFrame, protected: tuple[str, ...]) -> pd.DataFrame:
+    """One row per step (sorted by name) with its counts, from the executions' integer codes."""
+    step = ex["step"].cat.codes.to_numpy().astype(np.int64)
+    names = ex["step"].cat.categories
+    k = len(names)
+    oc = np.asarray(ex["outcome"].cat.categories, dtype=object)[ex["outcome"].cat.codes.to_numpy()]
+    dec = oc != "unknown"
+    neg = (oc == "rejected") | (oc == "returned")
+    case = ex["case"].to_numpy().astype(np.int64)
+    n_case = int(case.max()) + 1 if len(case) else 1
+
+    def count(mask: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(step if mask is None else step[mask], minlength=k)
+
+    def distinct(item: np.ndarray, width: int, mask: np.ndarray | None = None) -> np.ndarray:
+        keep = item >= 0 if mask is None else mask & (item >= 0)
+        key = np.unique(step[keep] * np.int64(width) + item[keep])
+        return np.bincount(key // width, minlength=k)
+
+    executions, decided = count(), count(dec)
+    approvals, rejections, returns = count(oc == "approved"), count(oc == "rejected"), count(oc == "returned")
+    cases, cases_dec, cases_neg = distinct(case, n_case), distinct(case, n_case, dec), distinct(case, n_case, neg)
+    res = ex["resource"].cat.codes.to_numpy().astype(np.int64)
+    resources = distinct(res, len(ex["resource"].cat.categories) + 1)
+    acts = _pairs(step, ex["activity"], k)
+    role_counts = _pair_counts(step, ex["role"], k)
+    src_counts = _pair_counts(step[dec], ex["source"][dec], k)
     out = []
-    for step, g in ex.groupby("step", sort=True):
-        oc = g["outcome"].to_numpy()
-        dec = oc != "unknown"
-        neg = (oc == "rejected") | (oc == "returned")
-        cases_dec = g.loc[dec, "case"].nunique()
-        cases_neg = g.loc[neg, "case"].nunique()
-        acts = sorted(g["activity"].unique().tolist())
-        roles = g["role"].dropna().astype(str).value_counts()
-        srcs = g.loc[dec, "source"].value_counts()
+    for s in np.flatnonzero(executions):
+        thr = max(1, 0.05 * executions[s])
+        srcs = src_counts[s]
+        step_acts = sorted(acts[s])
         out.append({
-            "step": str(step), "activities": acts,
-            "roles": sorted(roles.index[roles >= max(1, 0.05 * len(g))].tolist()),
-            "resources": int(g["resource"].nunique()), "cases": int(g["case"].nunique()),
-            "executions": len(g), "decided": int(dec.sum()), "approvals": int((oc == "approved").sum()),
-            "rejections": int((oc == "rejected").sum()), "returns": int((oc == "returned").sum()),
-            "reject_rate": float(neg.sum() / dec.sum()) if dec.any() else float("nan"),
-            "case_reject_rate": float(cases_neg / cases_dec) if cases_dec else float("nan"),
-            "outcome_source": str(srcs.index[0]) if len(srcs) else "none",
-            "protected": _protected([str(step), *acts], protected),
+            "step": str(names[s]), "activities": step_acts,
+            "roles": sorted(str(r) for r, c in role_counts[s].items() if c >= thr),
+            "resources": int(resources[s]), "cases": int(cases[s]),
+            "executions": int(executions[s]), "decided": int(decided[s]), "approvals": int(approvals[s]),
+            "rejections": int(rejections[s]), "returns": int(returns[s]),
+            "reject_rate": float((rejections[s] + returns[s]) / decided[s]) if decided[s] else float("nan"),
+            "case_reject_rate": float(cases_neg[s] / cases_dec[s]) if cases_dec[s] else float("nan"),
+            # the most frequent source of the decided outcomes (ties: the first by name)
+            "outcome_source": str(min(srcs, key=lambda v: (-srcs[v], v))) if srcs else "none",
+            "protected": _protected([str(names[s]), *step_acts], protected),
         })
     return pd.DataFrame(out, columns=_empty(False)[0].columns)
+
+
+def _pair_counts(step: np.ndarray, col: pd.Series, k: int) -> list[dict[str, int]]:
+    """Per step code: how often each (non-missing) value of the categorical ``col`` occurs with it."""
+    codes = col.cat.codes.to_numpy().astype(np.int64)
+    labels = col.cat.categories
+    width = len(labels)
+    out: list[dict[str, int]] = [{} for _ in range(k)]
+    keep = codes >= 0
+    key, cnt = np.unique(step[keep] * np.int64(width) + codes[keep], return_counts=True)
+    for kk, c in zip(key.tolist(), cnt.tolist(), strict=True):
+        out[kk // width][str(labels[kk % width])] = int(c)
+    return out
+
+
+def _pairs(step: np.ndarray, col: pd.Series, k: int) -> list[list[str]]:
+    """Per step code: the distinct values of the categorical ``col`` seen with it."""
+    return [list(d) for d in _pair_counts(step, col, k)]
 
 
 def _infer(log: EventLog, rows: np.ndarray, is_so: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ def _prev_text(col: pd.Series, same: np.ndarray) -> Any:
         prev = np.full(codes.shape[0], -1, dtype=codes.dtype)
         prev[1:] = codes[:-1]
         prev[~same] = -1
-        return pd.Categorical.from_codes(prev, dtype=col.dtype).astype(col.cat.categories.dtype)
+        return col.cat.categories.array.take(prev, allow_fill=True)  # Arrow's take: one pass, no row objects
     return np.where(same, col.shift(1), None)
 
 

@@ -2,8 +2,9 @@
 
 After Lashkevich, Milani, Chapela-Campa, Dumas, *Why Am I Waiting? Data-Driven Analysis of Waiting
 Times in Business Processes* (CAiSE 2023), vectorised: interval overlaps come from sorting and
-``searchsorted`` per resource, working time from a cumulative working-time axis; no loop runs per
-case or per event.
+``searchsorted`` per resource plus one compiled pass over each waiting instance's overlapping busy
+intervals (:mod:`flowopt._jit`), working time from a cumulative working-time axis; no Python loop runs
+per case or per event.
 
 The wait
 --------
@@ -47,7 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowopt._jit import jit
 from flowopt._memo import PerObjectCache
+from flowopt._sorting import group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -58,7 +61,6 @@ __all__ = ["CAUSES", "WaitTable", "compute_waits", "waiting_times"]
 CAUSES: tuple[str, ...] = ("batching", "unavailability", "contention", "prioritization", "extraneous")
 _NS = 1e9
 _MULTI_SHARE = 0.5  # a resource whose instances overlap this often is not one person (people do multitask a little)
-_PAIR_CHUNK = 4_000_000
 _GRACE_NS = 3_600 * 10**9  # idle working time a resource may take to pick a case up  # (waiting instance, other instance) pairs expanded at once
 
 
@@ -217,7 +219,7 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     if not usable.any():
         return cont, prio, basis, []
     rows = np.flatnonzero(usable)
-    order = rows[np.lexsort((start[rows], res[rows]))]
+    order = rows[group_time_order(res[rows], start[rows])]
     r_s = res[order]
     bounds = np.searchsorted(r_s, np.arange(len(res_names) + 1))
     shared: list[str] = []
@@ -246,28 +248,7 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
         o_case, o_en = case[idx], enabled_row[idx]  # per instance of the resource, in start order
         lo = np.searchsorted(cm, a, side="right")  # first instance that may still run at a
         hi = np.searchsorted(S, b, side="left")  # instances starting before b
-        cnt = np.maximum(hi - lo, 0)
-        total = np.zeros(len(q), dtype=np.int64)
-        later = np.zeros(len(q), dtype=np.int64)
-        csum = np.cumsum(cnt)
-        startpos = 0
-        while startpos < len(q):  # chunks of pairs, bounded memory
-            base = csum[startpos - 1] if startpos else 0
-            stop = int(np.searchsorted(csum, base + _PAIR_CHUNK, side="right"))
-            stop = max(stop, startpos + 1)
-            sl = slice(startpos, stop)
-            k = cnt[sl]
-            owner = np.repeat(np.arange(startpos, stop), k)
-            other = np.repeat(lo[sl] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
-            ov = np.minimum(E[other], b[owner]) - np.maximum(S[other], a[owner])
-            ov = np.where((ov > 0) & (o_case[other] != q_case[owner]), ov, 0)
-            en = o_en[other]
-            is_later = (en != NAT) & (en > q_en[owner])
-            total[sl] += np.bincount(owner - startpos, weights=ov.astype(np.float64),
-                                     minlength=stop - startpos).astype(np.int64)
-            later[sl] += np.bincount(owner - startpos, weights=np.where(is_later, ov, 0).astype(np.float64),
-                                     minlength=stop - startpos).astype(np.int64)
-            startpos = stop
+        total, later = _overlap_sums(S, E, o_case, o_en, lo, hi, a, b, q_case, q_en)
         cap = working[q]
         scale = np.where(total > cap, cap / np.maximum(total, 1), 1.0)
         busy = np.minimum((total * scale).astype(np.int64), cap)
@@ -275,6 +256,34 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
         prio[q] = p
         cont[q] = busy - p
     return cont, prio, basis, shared
+
+
+@jit
+def _overlap_sums(S: np.ndarray, E: np.ndarray, o_case: np.ndarray, o_en: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray, a: np.ndarray, b: np.ndarray, q_case: np.ndarray,
+                  q_en: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per waiting instance ``x``: the time other cases' instances ``lo[x]..hi[x]`` (busy ``[S, E)``) overlap
+    ``[a[x], b[x]]`` in total, and the part of it from instances enabled later than ``x`` (``o_en > q_en``).
+
+    One pass over the candidate instances of each waiting instance (those are all the overlapping ones:
+    instances before ``lo`` ended by ``a``, those from ``hi`` on start at ``b`` or later).
+    """
+    m = a.shape[0]
+    total = np.zeros(m, dtype=np.int64)
+    later = np.zeros(m, dtype=np.int64)
+    for x in range(m):
+        ax, bx, cx, ex = a[x], b[x], q_case[x], q_en[x]
+        t = 0
+        p = 0
+        for k in range(lo[x], hi[x]):
+            ov = min(E[k], bx) - max(S[k], ax)
+            if ov > 0 and o_case[k] != cx:
+                t += ov
+                if o_en[k] != NAT and o_en[k] > ex:
+                    p += ov
+        total[x] = t
+        later[x] = p
+    return total, later
 
 
 def waiting_times(log: EventLog) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flowopt._sorting import group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
@@ -73,30 +74,6 @@ def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: n
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype="string")))
 
 
-def _case_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``np.lexsort((t, case))``: positions by case, then time, ties in input order.
-
-    Done as one stable argsort of a combined int64 key when it fits (times are first divided by the
-    largest of 1 s / 1 ms / 1 µs that divides them all exactly), which runs in near-linear time on input
-    that is already mostly sorted — as event logs usually are; else the two-key lexsort.
-    """
-    n = len(case)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    lo, hi = int(t.min()), int(t.max())
-    n_case = int(case.max()) + 1
-    if int(case.min()) >= 0 and hi - lo < 2 ** 62:
-        d = t - np.int64(lo)
-        for scale in (10 ** 9, 10 ** 6, 10 ** 3):
-            if not (d % scale).any():
-                d //= scale
-                break
-        span = int(d.max()) + 1
-        if n_case * span < 2 ** 62:
-            return np.argsort(case.astype(np.int64) * np.int64(span) + d, kind="stable")
-    return np.lexsort((t, case))
-
-
 def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``raw.duplicated(keep="first")`` for the rows ``idx``, comparing whole rows only where needed;
@@ -109,7 +86,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
     out = np.zeros(len(raw), dtype=bool)
     if len(idx) < 2:
         return out, None
-    s = idx[_case_time_order(case[idx], t[idx])]
+    s = idx[group_time_order(case[idx], t[idx])]
     same = (case[s[1:]] == case[s[:-1]]) & (t[s[1:]] == t[s[:-1]])
     in_run = np.zeros(len(s), dtype=bool)
     in_run[1:] |= same
@@ -324,7 +301,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         o = at[by_case_time]
         o = o[o >= 0]
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
-        o = _case_time_order(case_codes, inst_end)
+        o = group_time_order(case_codes, inst_end)
     rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
     if sched is not None:
         sched = sched[o]

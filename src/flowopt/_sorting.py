@@ -1,0 +1,37 @@
+"""Sorting event rows by a group code and then by time, the order most kernels start from."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["group_time_order"]
+
+
+def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``np.lexsort((t, case))``: positions by ``case`` (any non-negative integer group code), then time ``t``
+    (int64), ties in input order.
+
+    Done as one stable argsort of a combined int64 key when it fits (times are first divided by the
+    largest of 1 s / 1 ms / 1 µs that divides them all exactly), which runs in near-linear time on input
+    that is already mostly sorted — as event logs usually are; else the two-key lexsort.
+
+    Examples
+    --------
+    >>> group_time_order(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 9])).tolist()
+    [1, 3, 2, 0]
+    """
+    n = len(case)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(t.min()), int(t.max())
+    n_case = int(case.max()) + 1
+    if int(case.min()) >= 0 and hi - lo < 2 ** 62:
+        d = t - np.int64(lo)
+        for scale in (10 ** 9, 10 ** 6, 10 ** 3):
+            if not (d % scale).any():
+                d //= scale
+                break
+        span = int(d.max()) + 1
+        if n_case * span < 2 ** 62:
+            return np.argsort(case.astype(np.int64) * np.int64(span) + d, kind="stable")
+    return np.lexsort((t, case))
