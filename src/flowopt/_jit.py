@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numba
 
@@ -32,5 +32,4 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def jit(fn: F) -> F:
     """Compile ``fn`` with Numba in nopython mode, cached on disk, releasing the GIL."""
-    out: F = numba.njit(cache=True, nogil=True)(fn)
-    return out
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
