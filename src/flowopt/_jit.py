@@ -3,7 +3,9 @@
 :func:`jit` is :func:`numba.njit` with the settings every flowopt kernel uses: compiled once per machine
 and cached on disk (``cache=True``: the first call in a fresh environment compiles for about a second,
 later processes load the cached machine code), and run without holding the GIL (``nogil=True``), so a
-kernel can overlap other work in another thread. Kernels take and return NumPy arrays only.
+kernel can overlap other work in another thread. Kernels take and return NumPy arrays only, and do not
+call each other (the name a kernel is bound to is a plain Python function that compiles it on first use,
+so ``import flowopt`` does not import Numba).
 
 Examples
 --------
@@ -20,10 +22,9 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
-
-import numba
 
 __all__ = ["jit"]
 
@@ -31,5 +32,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def jit(fn: F) -> F:
-    """Compile ``fn`` with Numba in nopython mode, cached on disk, releasing the GIL."""
-    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+    """``fn`` compiled with Numba in nopython mode (on its first call), cached on disk, releasing the GIL."""
+    compiled: Callable[..., Any] | None = None
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        nonlocal compiled
+        if compiled is None:
+            import numba
+
+            on_disk = fn.__code__.co_filename.endswith(".py")  # code typed at a prompt cannot be cached
+            compiled = numba.njit(cache=on_disk, nogil=True)(fn)
+        return compiled(*args)
+
+    return cast(F, call)

@@ -220,70 +220,79 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
         return cont, prio, basis, []
     rows = np.flatnonzero(usable)
     order = rows[group_time_order(res[rows], start[rows])]
-    r_s = res[order]
-    bounds = np.searchsorted(r_s, np.arange(len(res_names) + 1))
-    shared: list[str] = []
+    bounds = np.searchsorted(res[order], np.arange(len(res_names) + 1))
     need = sk & (r_j >= 0) & (working > 0)
     q_all = np.flatnonzero(need)
     q_all = q_all[np.argsort(r_j[q_all], kind="stable")]
-    q_res = r_j[q_all]
-    q_bounds = np.searchsorted(q_res, np.arange(len(res_names) + 1))
-    sk_rows = np.flatnonzero(sk & (r_j >= 0))
-    sk_rows = sk_rows[np.argsort(r_j[sk_rows], kind="stable")]
-    sk_bounds = np.searchsorted(r_j[sk_rows], np.arange(len(res_names) + 1))
-    for r in np.flatnonzero(np.diff(q_bounds) > 0):  # loop over resources
-        lo_r, hi_r = bounds[r], bounds[r + 1]
-        idx = order[lo_r:hi_r]
-        S, E = start[idx], end[idx]
-        cm = np.maximum.accumulate(E)
-        overlapped = np.zeros(len(idx), dtype=bool)
-        overlapped[1:] = S[1:] < cm[:-1]
-        if len(idx) > 1 and overlapped[1:].mean() > _MULTI_SHARE:
-            shared.append(str(res_names[r]))
-            basis[sk_rows[sk_bounds[r]:sk_bounds[r + 1]]] = "shared resource"
-            continue
-        q = q_all[q_bounds[r]:q_bounds[r + 1]]
-        a, b = t1[q], t2[q]
-        q_case, q_en = case[j[q]], enabled[q]  # per waiting instance, gathered once
-        o_case, o_en = case[idx], enabled_row[idx]  # per instance of the resource, in start order
-        lo = np.searchsorted(cm, a, side="right")  # first instance that may still run at a
-        hi = np.searchsorted(S, b, side="left")  # instances starting before b
-        total, later = _overlap_sums(S, E, o_case, o_en, lo, hi, a, b, q_case, q_en)
-        cap = working[q]
-        scale = np.where(total > cap, cap / np.maximum(total, 1), 1.0)
-        busy = np.minimum((total * scale).astype(np.int64), cap)
-        p = np.minimum((later * scale).astype(np.int64), busy)
-        prio[q] = p
-        cont[q] = busy - p
+    q_bounds = np.searchsorted(r_j[q_all], np.arange(len(res_names) + 1))
+    total, later, is_shared = _resource_sweep(
+        start[order], end[order], case[order], enabled_row[order], bounds, q_bounds,
+        t1[q_all], t2[q_all], case[j[q_all]], enabled[q_all], _MULTI_SHARE)
+    shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
+    if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
+        basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = "shared resource"
+        keep = ~is_shared[r_j[q_all]]
+        q_all, total, later = q_all[keep], total[keep], later[keep]
+    cap = working[q_all]
+    scale = np.where(total > cap, cap / np.maximum(total, 1), 1.0)
+    busy = np.minimum((total * scale).astype(np.int64), cap)
+    p = np.minimum((later * scale).astype(np.int64), busy)
+    prio[q_all] = p
+    cont[q_all] = busy - p
     return cont, prio, basis, shared
 
 
 @jit
-def _overlap_sums(S: np.ndarray, E: np.ndarray, o_case: np.ndarray, o_en: np.ndarray, lo: np.ndarray,
-                  hi: np.ndarray, a: np.ndarray, b: np.ndarray, q_case: np.ndarray,
-                  q_en: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Per waiting instance ``x``: the time other cases' instances ``lo[x]..hi[x]`` (busy ``[S, E)``) overlap
-    ``[a[x], b[x]]`` in total, and the part of it from instances enabled later than ``x`` (``o_en > q_en``).
+def _resource_sweep(S: np.ndarray, E: np.ndarray, o_case: np.ndarray, o_en: np.ndarray, bounds: np.ndarray,
+                    q_bounds: np.ndarray, a: np.ndarray, b: np.ndarray, q_case: np.ndarray, q_en: np.ndarray,
+                    multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Busy time of other cases' instances of the same resource within each waiting window.
 
-    One pass over the candidate instances of each waiting instance (those are all the overlapping ones:
-    instances before ``lo`` ended by ``a``, those from ``hi`` on start at ``b`` or later).
+    Instances (busy ``[S, E)``, case ``o_case``, enabled at ``o_en``) are sorted by resource, then start;
+    resource ``r`` owns ``bounds[r]:bounds[r + 1]``. Waiting windows ``[a, b]`` (case ``q_case``, enabled at
+    ``q_en``) are grouped by resource the same way with ``q_bounds``. Returns per window the total overlap
+    with other cases' instances and the part from instances enabled later (``o_en > q_en``), and per
+    resource whether it is shared: more than ``multi_share`` of its instances start before an earlier one
+    ended (then its windows get 0). One pass per window over the instances that can overlap it: those
+    from the first whose running maximum end passes ``a`` to the last that starts before ``b``.
     """
     m = a.shape[0]
+    n_res = bounds.shape[0] - 1
     total = np.zeros(m, dtype=np.int64)
     later = np.zeros(m, dtype=np.int64)
-    for x in range(m):
-        ax, bx, cx, ex = a[x], b[x], q_case[x], q_en[x]
-        t = 0
-        p = 0
-        for k in range(lo[x], hi[x]):
-            ov = min(E[k], bx) - max(S[k], ax)
-            if ov > 0 and o_case[k] != cx:
-                t += ov
-                if o_en[k] != NAT and o_en[k] > ex:
-                    p += ov
-        total[x] = t
-        later[x] = p
-    return total, later
+    shared = np.zeros(n_res, dtype=np.bool_)
+    cm = np.empty(S.shape[0], dtype=np.int64)
+    for r in range(n_res):
+        q0, q1 = q_bounds[r], q_bounds[r + 1]
+        if q0 == q1:
+            continue
+        i0, i1 = bounds[r], bounds[r + 1]
+        n_over = 0
+        for k in range(i0, i1):
+            if k == i0:
+                cm[k] = E[k]
+            else:
+                if S[k] < cm[k - 1]:
+                    n_over += 1
+                cm[k] = max(cm[k - 1], E[k])
+        if i1 - i0 > 1 and n_over / (i1 - i0 - 1) > multi_share:
+            shared[r] = True
+            continue
+        for x in range(q0, q1):
+            ax, bx, cx, ex = a[x], b[x], q_case[x], q_en[x]
+            lo = i0 + np.searchsorted(cm[i0:i1], ax, side="right")
+            hi = i0 + np.searchsorted(S[i0:i1], bx, side="left")
+            t = 0
+            p = 0
+            for k in range(lo, hi):
+                ov = min(E[k], bx) - max(S[k], ax)
+                if ov > 0 and o_case[k] != cx:
+                    t += ov
+                    if o_en[k] != NAT and o_en[k] > ex:
+                        p += ov
+            total[x] = t
+            later[x] = p
+    return total, later, shared
 
 
 def waiting_times(log: EventLog) -> pd.DataFrame:
