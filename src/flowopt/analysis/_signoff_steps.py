@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from flowopt._memo import PerObjectCache
+from flowopt.discovery._kernels import distinct_counts
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
 
@@ -354,8 +355,7 @@ def _step_table(ex: pd.DataFrame, protected: tuple[str, ...]) -> pd.DataFrame:
 
     def distinct(item: np.ndarray, width: int, mask: np.ndarray | None = None) -> np.ndarray:
         keep = item >= 0 if mask is None else mask & (item >= 0)
-        key = np.unique(step[keep] * np.int64(width) + item[keep])
-        return np.bincount(key // width, minlength=k)
+        return distinct_counts(step[keep], item[keep], k, width)
 
     executions, decided = count(), count(dec)
     approvals, rejections, returns = count(oc == "approved"), count(oc == "rejected"), count(oc == "returned")

@@ -204,6 +204,9 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     return out
 
 
+_BASIS = np.array(["resource", "shared resource", "no start", "no resource"], dtype=object)
+
+
 def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray, enabled_row: np.ndarray,
                 j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray, working: np.ndarray,
                 sk: np.ndarray, res_names: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -211,13 +214,13 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     m = len(j)
     cont = np.zeros(m, dtype=np.int64)
     prio = np.zeros(m, dtype=np.int64)
-    basis = np.full(m, "resource", dtype=object)
     r_j = res[j]
-    basis[~sk] = "no start"
-    basis[r_j < 0] = "no resource"
+    basis = np.zeros(m, dtype=np.int8)  # codes into _BASIS, turned into text at the end
+    basis[~sk] = 2
+    basis[r_j < 0] = 3
     usable = (start != NAT) & (res >= 0)
     if not usable.any():
-        return cont, prio, basis, []
+        return cont, prio, _BASIS[basis], []
     rows = np.flatnonzero(usable)
     order = rows[group_time_order(res[rows], start[rows])]
     bounds = np.searchsorted(res[order], np.arange(len(res_names) + 1))
@@ -230,7 +233,7 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
         t1[q_all], t2[q_all], case[j[q_all]], enabled[q_all], _MULTI_SHARE)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
-        basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = "shared resource"
+        basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = 1
         keep = ~is_shared[r_j[q_all]]
         q_all, total, later = q_all[keep], total[keep], later[keep]
     cap = working[q_all]
@@ -239,7 +242,7 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     p = np.minimum((later * scale).astype(np.int64), busy)
     prio[q_all] = p
     cont[q_all] = busy - p
-    return cont, prio, basis, shared
+    return cont, prio, _BASIS[basis], shared
 
 
 @jit
