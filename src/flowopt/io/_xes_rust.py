@@ -475,12 +475,19 @@ def _strings(full: np.ndarray, starts: np.ndarray, ends: np.ndarray, unescape: b
 
 
 def _typed_values(data: bytes, scan: _Scan) -> tuple[np.ndarray, Any] | None:
-    """The typed attributes (``date int float boolean id``) and their values, or None when a value is
-    in a form rustxes would print a warning about (it reads the file only after this check)."""
+    """The typed attributes (``date int float boolean id``) and their values, or None when a key has
+    several types or a value is in a form rustxes would print a warning about (it reads the file only
+    after this check)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    typed = np.flatnonzero(scan.kind != expat_reader._STRING)
+    is_typed = scan.kind != expat_reader._STRING
+    typed = np.flatnonzero(is_typed)
+    slot = scan.key_id * 4 + scan.ctx  # one column of the frame
+    typed_slots = np.unique(slot[typed])
+    if (len(np.unique(slot[typed] * 8 + scan.kind[typed])) != len(typed_slots)
+            or np.isin(slot[~is_typed], typed_slots).any()):
+        return None  # a key written with several types: rustxes warns and quotes the values
     values = _strings(np.frombuffer(data, dtype=np.uint8), scan.value_span[0][typed],
                       scan.value_span[1][typed], unescape=data.find(b"&") >= 0)
     kinds = scan.kind[typed]
@@ -492,24 +499,20 @@ def _typed_values(data: bytes, scan: _Scan) -> tuple[np.ndarray, Any] | None:
     return typed, values
 
 
-def _typed_column(full: np.ndarray, scan: _Scan, typed: tuple[np.ndarray, Any], tokens: np.ndarray,
-                  size: int, unescape: bool) -> Any:
-    """A key with typed values spread over ``size`` slots, exactly as ``_scatter`` + ``_to_pandas`` do."""
+def _typed_column(scan: _Scan, typed: tuple[np.ndarray, Any], tokens: np.ndarray, size: int) -> Any:
+    """A typed key's values over ``size`` slots, exactly as the expat reader's ``_scatter`` +
+    ``_to_pandas`` make them (``_typed_values`` made sure that the key has one type)."""
     import pyarrow as pa
 
-    kinds = np.unique(scan.kind[tokens])
-    if kinds[0] == expat_reader._STRING:  # also written as <string>: gather every value again
-        values = _strings(full, scan.value_span[0][tokens], scan.value_span[1][tokens], unescape)
-    else:
-        values = typed[1].take(pa.array(np.searchsorted(typed[0], tokens)))
-    kind = int(kinds[0]) if len(kinds) == 1 else expat_reader._MIXED
+    kind = int(scan.kind[tokens[0]])
+    values = typed[1].take(pa.array(np.searchsorted(typed[0], tokens)))
     owner = scan.owner[tokens]
     if kind in (expat_reader._INT, expat_reader._FLOAT, expat_reader._BOOLEAN):
         col = expat_reader._Column(kind)
         col.index.extend(owner.tolist())
         col.values.extend(values.to_pylist())
         return expat_reader._to_pandas(*expat_reader._scatter(col, size))
-    slot = np.full(size, -1, dtype=np.int64)  # dates, ids and mixed kinds are text
+    slot = np.full(size, -1, dtype=np.int64)  # dates and ids are text
     slot[owner] = np.arange(len(tokens))
     return pd.array(values.take(pa.array(slot, mask=slot < 0)), dtype=expat_reader._STR_DTYPE)
 
@@ -570,7 +573,6 @@ def _assemble(data: bytes, scan: _Scan, typed: tuple[np.ndarray, Any], frame: An
     against the attributes the scan found, typed columns from the file's own text."""
     if frame.height != scan.n_events or not all(isinstance(c, str) for c in frame.columns):
         return None
-    full = np.frombuffer(data, dtype=np.uint8)
     unescape = data.find(b"&") >= 0
     claimed = np.zeros(len(scan.kind), dtype=bool)
     placed: list[tuple[int, int, str, Any]] = []  # (0 trace / 1 event, first offset, name, column)
@@ -588,7 +590,7 @@ def _assemble(data: bytes, scan: _Scan, typed: tuple[np.ndarray, Any], frame: An
         if not rows.any():
             continue  # only on traces without events, or only a <global> default: no column in expat
         if (scan.kind[tokens] != expat_reader._STRING).any():
-            column = _typed_column(full, scan, typed, tokens, size + 1 - level, unescape)
+            column = _typed_column(scan, typed, tokens, size + 1 - level)
             if level == 0:
                 column = column.take(scan.row_trace)
         else:
