@@ -50,7 +50,6 @@ import pandas as pd
 
 from flowopt._jit import jit
 from flowopt._memo import PerObjectCache
-from flowopt._sorting import group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -211,67 +210,76 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
                 j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray, working: np.ndarray,
                 sk: np.ndarray, res_names: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Busy time of the waiting instance's resource on other cases within ``[t1, t2]``, split by who was first."""
-    m = len(j)
-    cont = np.zeros(m, dtype=np.int64)
-    prio = np.zeros(m, dtype=np.int64)
     r_j = res[j]
-    basis = np.zeros(m, dtype=np.int8)  # codes into _BASIS, turned into text at the end
+    basis = np.zeros(len(j), dtype=np.int8)  # codes into _BASIS, turned into text at the end
     basis[~sk] = 2
     basis[r_j < 0] = 3
-    usable = (start != NAT) & (res >= 0)
-    if not usable.any():
-        return cont, prio, _BASIS[basis], []
-    rows = np.flatnonzero(usable)
-    order = rows[group_time_order(res[rows], start[rows])]
-    bounds = np.searchsorted(res[order], np.arange(len(res_names) + 1))
-    need = sk & (r_j >= 0) & (working > 0)
-    q_all = np.flatnonzero(need)
-    q_all = q_all[np.argsort(r_j[q_all], kind="stable")]
-    q_bounds = np.searchsorted(r_j[q_all], np.arange(len(res_names) + 1))
-    total, later, is_shared = _resource_sweep(
-        start[order], end[order], case[order], enabled_row[order], bounds, q_bounds,
-        t1[q_all], t2[q_all], case[j[q_all]], enabled[q_all], _MULTI_SHARE)
+    cont, prio, is_shared = _contention_sweep(res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk,
+                                              len(res_names), _MULTI_SHARE)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
         basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = 1
-        keep = ~is_shared[r_j[q_all]]
-        q_all, total, later = q_all[keep], total[keep], later[keep]
-    cap = working[q_all]
-    scale = np.where(total > cap, cap / np.maximum(total, 1), 1.0)
-    busy = np.minimum((total * scale).astype(np.int64), cap)
-    p = np.minimum((later * scale).astype(np.int64), busy)
-    prio[q_all] = p
-    cont[q_all] = busy - p
     return cont, prio, _BASIS[basis], shared
 
 
 @jit
-def _resource_sweep(S: np.ndarray, E: np.ndarray, o_case: np.ndarray, o_en: np.ndarray, bounds: np.ndarray,
-                    q_bounds: np.ndarray, a: np.ndarray, b: np.ndarray, q_case: np.ndarray, q_en: np.ndarray,
-                    multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Busy time of other cases' instances of the same resource within each waiting window.
+def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
+                      enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                      working: np.ndarray, sk: np.ndarray, n_res: int,
+                      multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Contention and prioritization time of every waiting instance, and which resources are shared.
 
-    Instances (busy ``[S, E)``, case ``o_case``, enabled at ``o_en``) are sorted by resource, then start;
-    resource ``r`` owns ``bounds[r]:bounds[r + 1]``. Waiting windows ``[a, b]`` (case ``q_case``, enabled at
-    ``q_en``) are grouped by resource the same way with ``q_bounds``. Returns per window the total overlap
-    with other cases' instances and the part from instances enabled later (``o_en > q_en``), and per
-    resource whether it is shared: more than ``multi_share`` of its instances start before an earlier one
-    ended (then its windows get 0). One pass per window over the instances that can overlap it: those
-    from the first whose running maximum end passes ``a`` to the last that starts before ``b``.
+    Each resource's instances with a known start (busy ``[start, end)``) are sorted by start. A resource is
+    shared when more than ``multi_share`` of its instances start before an earlier one ended; its waiting
+    instances get nothing. For every other waiting instance ``x`` (row ``j[x]``, known start, working time
+    left in ``[t1[x], t2[x]]``), one pass over the resource's instances that can overlap the window (from
+    the first whose running maximum end passes ``t1`` to the last that starts before ``t2``) sums the
+    overlap with other cases' instances, and the part from instances enabled later than ``x``. Overlaps
+    beyond the working time are scaled down to it; the later part is prioritization, the rest contention.
     """
-    m = a.shape[0]
-    n_res = bounds.shape[0] - 1
-    total = np.zeros(m, dtype=np.int64)
-    later = np.zeros(m, dtype=np.int64)
+
+    def by_resource(key: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions ``i`` where ``take[i]``, grouped by ``key[i]`` (a stable counting sort), and group bounds."""
+        bounds = np.zeros(n_res + 1, dtype=np.int64)
+        for i in range(key.shape[0]):
+            if take[i]:
+                bounds[key[i] + 1] += 1
+        for r in range(n_res):
+            bounds[r + 1] += bounds[r]
+        fill = bounds[:-1].copy()
+        out = np.empty(bounds[n_res], dtype=np.int64)
+        for i in range(key.shape[0]):
+            if take[i]:
+                out[fill[key[i]]] = i
+                fill[key[i]] += 1
+        return out, bounds
+
+    m = j.shape[0]
+    cont = np.zeros(m, dtype=np.int64)
+    prio = np.zeros(m, dtype=np.int64)
     shared = np.zeros(n_res, dtype=np.bool_)
-    cm = np.empty(S.shape[0], dtype=np.int64)
+    inst, bounds = by_resource(res, (start != NAT) & (res >= 0))
+    r_j = res[j]
+    waiting, q_bounds = by_resource(r_j, sk & (r_j >= 0) & (working > 0))
+    S = np.empty(inst.shape[0], dtype=np.int64)
+    E = np.empty(inst.shape[0], dtype=np.int64)
+    cm = np.empty(inst.shape[0], dtype=np.int64)
+    C = np.empty(inst.shape[0], dtype=case.dtype)
+    EN = np.empty(inst.shape[0], dtype=np.int64)
     for r in range(n_res):
         q0, q1 = q_bounds[r], q_bounds[r + 1]
+        i0, i1 = bounds[r], bounds[r + 1]
         if q0 == q1:
             continue
-        i0, i1 = bounds[r], bounds[r + 1]
+        seg = inst[i0:i1]
+        seg = seg[np.argsort(start[seg], kind="mergesort")]  # by start, ties in row order
+        inst[i0:i1] = seg
         n_over = 0
         for k in range(i0, i1):
+            S[k] = start[inst[k]]  # the segment's values side by side: the inner loop reads them in order
+            E[k] = end[inst[k]]
+            C[k] = case[inst[k]]
+            EN[k] = enabled_row[inst[k]]
             if k == i0:
                 cm[k] = E[k]
             else:
@@ -281,21 +289,26 @@ def _resource_sweep(S: np.ndarray, E: np.ndarray, o_case: np.ndarray, o_en: np.n
         if i1 - i0 > 1 and n_over / (i1 - i0 - 1) > multi_share:
             shared[r] = True
             continue
-        for x in range(q0, q1):
-            ax, bx, cx, ex = a[x], b[x], q_case[x], q_en[x]
+        for y in range(q0, q1):
+            x = waiting[y]
+            ax, bx, cx, ex = t1[x], t2[x], case[j[x]], enabled[x]
             lo = i0 + np.searchsorted(cm[i0:i1], ax, side="right")
             hi = i0 + np.searchsorted(S[i0:i1], bx, side="left")
-            t = 0
-            p = 0
+            total = 0
+            later = 0
             for k in range(lo, hi):
                 ov = min(E[k], bx) - max(S[k], ax)
-                if ov > 0 and o_case[k] != cx:
-                    t += ov
-                    if o_en[k] != NAT and o_en[k] > ex:
-                        p += ov
-            total[x] = t
-            later[x] = p
-    return total, later, shared
+                if ov > 0 and C[k] != cx:
+                    total += ov
+                    if EN[k] != NAT and EN[k] > ex:
+                        later += ov
+            cap = working[x]
+            scale = cap / max(total, 1) if total > cap else 1.0
+            busy = min(np.int64(total * scale), cap)
+            p = min(np.int64(later * scale), busy)
+            prio[x] = p
+            cont[x] = busy - p
+    return cont, prio, shared
 
 
 def waiting_times(log: EventLog) -> pd.DataFrame:
