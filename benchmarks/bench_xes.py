@@ -1,13 +1,20 @@
-"""Time flowopt's ``read_xes_frame`` against ``pm4py.read_xes`` (and the Rust ``rustxes`` reader when installed).
+"""Time flowopt's XES reading (both engines) against rustxes and pm4py's own reader, side by side.
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/bench_xes.py [--repeats 3] [--data ../shared/data]
+    .venv/bin/python benchmarks/bench_xes.py [--repeats 3] [--data ../shared/data] [FILE ...]
 
-Each file is read by the readers in turn (flowopt, pm4py, rustxes, flowopt, ...), so drift
-in machine load hits both alike; the script prints the medians and pm4py / flowopt ratios.
-pm4py runs with ``show_progress_bar=False``, so its time is not inflated by the progress bar.
-pm4py's time includes its timestamp parsing; flowopt's frame keeps dates as text.
+For each file the readers run in turn, repeat after repeat, so drift in machine load hits them alike:
+
+* ``flowopt auto``: ``read_xes_frame(path)``, the rustxes fast path with all its checks (decompressing,
+  scanning the bytes, rustxes itself, the typed columns) when rustxes is installed;
+* ``flowopt expat``: ``read_xes_frame(path, engine="expat")``, the streaming expat reader;
+* ``rustxes``: ``rustxes.import_xes(path)`` alone (a polars frame; dates parsed, no checks);
+* ``pm4py``: ``pm4py.read_xes(path, variant="iterparse")``, pm4py's own reader (without a variant it
+  delegates to rustxes when installed), with ``show_progress_bar=False``; its time includes parsing dates.
+
+The script prints every run, the medians and the ratios to rustxes, and checks that both flowopt engines
+returned the same frame and that the auto engine took the fast path.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from flowopt.io._xes import read_xes_frame
+from flowopt.io._xes_rust import read_xes_rustxes, rustxes_available
 
 FILES = ("bpic2012.xes.gz", "DomesticDeclarations.xes.gz")
 
@@ -31,48 +41,57 @@ def _time(fn: Callable[[str], Any], path: str) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def main() -> None:
-    default_data = Path(__file__).resolve().parents[2] / "shared" / "data"
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=default_data)
-    args = parser.parse_args()
-
+def _readers() -> dict[str, Callable[[str], Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pm4py
-    try:
-        import rustxes  # the Rust-based importer issue 8 names as the anchor (pip install rustxes)
-    except ImportError:
-        rustxes = None
+        import pm4py  # prints a banner on import; imported once, before any timing
+    readers: dict[str, Callable[[str], Any]] = {
+        "flowopt auto": read_xes_frame,
+        "flowopt expat": lambda p: read_xes_frame(p, engine="expat"),
+    }
+    if rustxes_available():
+        import rustxes
 
-    print(f"{'file':30} {'reader':8} {'runs (s)':28} {'median':>8}")
-    for name in FILES:
-        path = str(args.data / name)
-        ours: list[float] = []
-        theirs: list[float] = []
-        rust: list[float] = []
-        for _ in range(args.repeats):
-            t, frame = _time(read_xes_frame, path)
-            ours.append(t)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                # pm4py delegates to rustxes when it is installed: ask for its own (iterparse) reader here
-                t, other = _time(lambda p: pm4py.read_xes(p, variant="iterparse", show_progress_bar=False), path)
-            theirs.append(t)
-            if rustxes is not None:
-                t, rs = _time(rustxes.import_xes, path)
-                rust.append(t)
-                assert rs[0].shape[0] == len(frame), (rs[0].shape, len(frame))
-        assert len(frame) == len(other), (len(frame), len(other))
-        for label, runs in (("flowopt", ours), ("pm4py", theirs), ("rustxes", rust)):
-            if not runs:
-                continue
-            shown = " ".join(f"{r:.2f}" for r in runs)
-            print(f"{name:30} {label:8} {shown:28} {statistics.median(runs):8.2f}")
-        ratio = statistics.median(theirs) / statistics.median(ours)
-        extra = f", flowopt/rustxes = {statistics.median(ours) / statistics.median(rust):.1f}x" if rust else ""
-        print(f"{name:30} rows={len(frame):,}  pm4py/flowopt = {ratio:.1f}x{extra}")
+        readers["rustxes"] = rustxes.import_xes
+
+    def pm4py_iterparse(path: str) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pm4py.read_xes(path, variant="iterparse", show_progress_bar=False)
+
+    readers["pm4py"] = pm4py_iterparse
+    return readers
+
+
+def bench(path: Path, repeats: int, readers: dict[str, Callable[[str], Any]]) -> None:
+    runs: dict[str, list[float]] = {name: [] for name in readers}
+    results: dict[str, Any] = {}
+    for _ in range(repeats):
+        for name, fn in readers.items():
+            seconds, results[name] = _time(fn, str(path))
+            runs[name].append(seconds)
+    pd.testing.assert_frame_equal(results["flowopt auto"], results["flowopt expat"])
+    fast = "rustxes" in readers and read_xes_rustxes(path) is not None
+    rows = len(results["flowopt expat"])
+    print(f"{path.name}: {rows:,} events; auto engine took the rustxes fast path: {'yes' if fast else 'no'}")
+    base = statistics.median(runs["rustxes"]) if "rustxes" in runs else None
+    for name, times in runs.items():
+        median = statistics.median(times)
+        ratio = f"{median / base:5.2f}x rustxes" if base else ""
+        shown = " ".join(f"{t:.2f}" for t in times)
+        print(f"  {name:14} {shown:24} median {median:6.2f} s  {ratio}")
+
+
+def main() -> None:
+    default_data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=default_data)
+    parser.add_argument("files", nargs="*", default=list(FILES))
+    args = parser.parse_args()
+    readers = _readers()
+    for name in args.files:
+        bench(args.data / name, args.repeats, readers)
 
 
 if __name__ == "__main__":

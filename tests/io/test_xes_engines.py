@@ -235,3 +235,13 @@ def test_other_encoding_falls_back(tmp_path: Path) -> None:
     path.write_bytes(body.encode("latin-1"))
     assert _xes_rust.read_xes_rustxes(path) is None
     assert read_xes_frame(path, engine="rustxes")["x"].tolist() == ["caf\u00e9"]
+
+
+def test_auto_engine_uses_rustxes_for_large_files_only(rustxes_calls: list[str]) -> None:
+    small, large = shared_data_dir() / "running-example.xes", shared_data_dir() / "helpdesk.xes.gz"
+    read_xes_frame(small)
+    assert rustxes_calls == []
+    read_xes_frame(large)
+    assert len(rustxes_calls) == 1
+    read_xes_frame(small, engine="rustxes")
+    assert len(rustxes_calls) == 2

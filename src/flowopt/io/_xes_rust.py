@@ -1,36 +1,40 @@
 """Optional fast path for XES files: the Rust ``rustxes`` importer, used only where it is provably exact.
 
-``rustxes`` (PyPI, the importer pm4py itself delegates to; install ``flowopt[xes]``) parses XES in Rust and
-returns a polars frame. On its own it is not a drop-in for :func:`flowopt.io._xes.read_xes_frame`: it
-parses ``<date>`` values (the original text and offset are lost), keeps the *first* of two attributes
-with the same key, turns an unparseable ``<int>`` into 0 and a ``<boolean>`` ``1`` into ``False``, drops
-events outside traces, quotes values of keys written with several types, orders columns by hash, and
-panics on an empty ``<event/>``, a date without offset or a namespace prefix. So this module hands
-rustxes only files it has checked, and returns ``None`` (the caller then runs the expat reader, which
-gives the same answer or our typed, explained error) whenever it cannot vouch for an identical frame:
+``rustxes`` (PyPI; the importer pm4py itself delegates to; ``pip install "flowopt[xes]"``) parses XES in
+Rust and returns a polars frame. On its own it is no drop-in for the expat reader of
+:mod:`flowopt.io._xes`: it parses ``<date>`` values (their text and offset are lost), keeps the *first*
+of two attributes with the same key, fills missing attributes with ``<global>`` defaults, turns an
+unparseable ``<int>`` into 0, a ``<boolean>`` ``1`` into ``False`` and an ``<id>`` that is no UUID into
+zeros, drops events outside traces, quotes the values of keys written with several types, orders
+columns by hash, and panics on an empty ``<event/>``, a date without offset or a namespace prefix. So
+:func:`read_xes_rustxes` hands rustxes only files it has checked, builds the frame from rustxes' strings
+and the file's own text, and returns ``None`` (the caller then runs the expat reader, which gives the
+same frame or our typed, explained error) whenever it cannot vouch for an identical result:
 
-1. **Prolog** (before the root element): only an XML declaration (version 1.0, UTF-8), comments,
-   processing instructions and whitespace; a ``<!DOCTYPE``/``<!ENTITY`` (entities, XXE, DTDs), a byte
-   order mark, another encoding or a root other than ``<log`` means ``None``, before rustxes sees anything.
-2. **Body**, checked with NumPy over the decompressed bytes (a few vectorised passes, no Python loop per
-   element): no comments, CDATA or processing instructions; every ``&`` is one of the five predefined
-   entities; no control character XML forbids; valid UTF-8; only the elements ``log trace event global
-   extension classifier string date int float boolean id``; ``log``, ``trace``, ``event`` and ``global``
-   nested as XES prescribes (no event outside a trace, nothing nested deeper than ``log/trace/event``, so
-   no depth bomb reaches rustxes) and every attribute in the canonical form ``<T key="K" value="V"/>``
-   (no nested attributes, ``<list>`` or ``<container>``).
-3. **Typed values** (``date int float boolean id``) are cut from the bytes and converted exactly as the
-   expat reader does (dates stay text, offset included); each must be in a form rustxes reads without a
-   warning, so rustxes never prints to stderr on files that take this path.
-4. **rustxes** reads the file (the decompressed bytes, written to a temporary file); any exception, panic
-   included, means ``None``. Its string columns are used as they are, after checking that it has one row
-   per ``<event>``, as many values per row as the file has attributes on that event and its trace (so
-   no key repeats, which the two readers would resolve differently), the same number of values per typed
-   key as the file (so no key is written with several types) and no literal tab or line break in a
-   value (which XML attribute-value normalisation turns into a space in expat).
+1. **Prolog** (before the root element): only an XML 1.0 declaration (UTF-8), comments, processing
+   instructions and whitespace. A ``<!DOCTYPE``/``<!ENTITY`` (DTDs, entities, XXE, entity bombs), a byte
+   order mark, another encoding or a root other than ``<log`` means ``None`` before rustxes sees anything.
+2. **Body**, checked with NumPy over the decompressed bytes (vectorised passes, no Python work per
+   element): no comment, CDATA or processing instruction; every ``&`` one of the five predefined
+   entities; no control character XML forbids; valid UTF-8; only XES element names; ``log``, ``trace``,
+   ``event`` and ``global`` nested as XES prescribes (no event outside a trace); inside traces only
+   attributes written ``<T key="K" value="V"/>`` (no nested attribute, ``<list>`` or ``<container>``);
+   log-level metadata nested properly and at most ``_MAX_OUTER_DEPTH`` deep, so no depth bomb reaches
+   rustxes; no stray quote. The scan also finds the key and the value of every attribute.
+3. **Types**: no key written with two types, and every ``date int float boolean id`` value in a form
+   rustxes reads without printing a warning (RFC 3339 dates with an offset, plain numbers,
+   ``true``/``false``, UUIDs).
+4. **rustxes** reads the checked bytes (from a temporary file when the file was compressed); any
+   exception, panic included, means ``None``. Its string columns are kept where the file has the key
+   (``<global>`` defaults dropped) after checking that it has one row per ``<event>``, a value on every
+   row that has the key, values of the same byte length as the file's (when the file has no ``&``), no
+   literal tab or line break (expat normalises them to spaces) and no key repeated in one trace or event.
+   Typed columns are built from the file's own text exactly as the expat reader builds them (dates stay
+   text, offset included), and columns are ordered by first appearance, as there.
 
-Files written by ProM, pm4py, Disco, Celonis and the BPI Challenge exports all take the fast path; the
-checks cost about a third of rustxes' own time. The whole file is held in memory (rustxes does so too).
+Files written by ProM, pm4py, Disco and the BPI Challenge exports take the fast path; see
+``benchmarks/bench_xes.py`` for timings. The whole decompressed file is held in memory (rustxes holds it
+too).
 """
 
 from __future__ import annotations
@@ -316,7 +320,7 @@ def _scan(data: bytes, root: int) -> _Scan | None:
         return None  # a trace or event attribute not written <T key=".." value=".."/>
     outer = np.flatnonzero(is_attr & ~inner)
     outer_start = lt[outer] + _NAME_LEN[code[outer]] + 7
-    *_, outer_canonical = _spans(full, words, outer_start, _first_quote(words, outer_start, 64), gt[outer],
+    *_, outer_canonical = _spans(full, words, outer_start, _first_quote(words, outer_start, 1 << 14), gt[outer],
                                  self_closing[outer])
     free = np.zeros(len(code), dtype=bool)  # checked one by one: XML attributes in any form
     free[outer[~outer_canonical]] = True
@@ -426,12 +430,8 @@ def _key_ids(data: bytes, words: np.ndarray, key_start: np.ndarray
     key_id = np.full(len(key_start), -1, dtype=np.int64)
     key_len = np.full(len(key_start), -1, dtype=np.int64)
     keys: dict[bytes, int] = {}
-    if len(uniques) > 32:
-        order = np.argsort(group, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(group[order])) + 1)
-    else:
-        groups = [np.flatnonzero(group == g) for g in range(len(uniques))]
-    for todo in groups:
+    order = np.argsort(group.astype(np.uint16), kind="stable")  # a radix sort: _MAX_KEYS < 2**16
+    for todo in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
         while len(todo):
             at = int(key_start[todo[0]])
             end = data.find(b'"', at, at + _MAX_KEY)
