@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowopt.analysis import DETECTORS, Findings, jsonable
+from flowopt.analysis._waits import compute_waits
 from flowopt.discovery import (
     ProcessGraph,
     StageView,
@@ -24,6 +26,9 @@ from flowopt.suggest import Suggestions
 __all__ = ["SCHEMA_VERSION", "Analysis", "analyze"]
 
 SCHEMA_VERSION = "1"
+
+_OVERLAP_MIN_EVENTS = 200_000  # from this size the wait-cause table is computed by a helper thread
+_NEED_WAITS = frozenset({"bottleneck", "wait_hotspot"})  # detectors that read the wait-cause table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,13 +142,23 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     from flowopt.suggest._suggest import suggest
 
     cfg = log.config if config is None else _merge(log.config, load_config(config))
-    graph = discover_graph(log)
-    stages = discover_stages(log)
-    variants = discover_variants(log)
-    found = []
-    for name in sorted(DETECTORS):
-        found.extend(DETECTORS[name](log, graph, cfg))
-    findings = Findings(found)
+    log.codes()  # computed once here, before a helper thread may need them
+    pool = ThreadPoolExecutor(max_workers=1) if len(log) >= _OVERLAP_MIN_EVENTS else None
+    try:
+        waits = pool.submit(compute_waits, log) if pool is not None else None
+        graph = discover_graph(log)
+        stages = discover_stages(log)
+        variants = discover_variants(log)
+        per_detector: dict[str, list[Any]] = {}
+        # the detectors that need the wait-cause table run last, so its computation overlaps the others
+        for name in sorted(DETECTORS, key=lambda d: (d in _NEED_WAITS, d)):
+            if name in _NEED_WAITS and waits is not None:
+                waits.result()  # done (and cached) by the helper thread; re-raises its error, if any
+            per_detector[name] = DETECTORS[name](log, graph, cfg)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
     suggestions = suggest(log, findings, graph, cfg)
     kpis = compute_kpis(log, graph, cfg)
     return Analysis(log_summary=log_summary(log), kpis=kpis, graph=graph, stages=stages, variants=variants,
