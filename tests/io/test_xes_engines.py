@@ -87,6 +87,19 @@ def test_depth_bomb_never_reaches_rustxes(tmp_path: Path, where: str, rustxes_ca
     assert rustxes_calls == []
 
 
+@pytest.mark.parametrize("where", ["event", "log"])
+def test_list_bomb_never_reaches_rustxes(tmp_path: Path, where: str, rustxes_calls: list[str]) -> None:
+    # rustxes 0.2.11 overflows its stack on such a file and takes the whole process down (SIGSEGV)
+    inner = '<list key="l"><values>' * 50_000 + "</values></list>" * 50_000
+    trace = '<trace><string key="concept:name" value="c"/><event><string key="concept:name" value="a"/>{}</event></trace>'
+    body = f"<log>{trace.format(inner)}</log>" if where == "event" else f"<log>{inner}{trace.format('')}</log>"
+    path = tmp_path / "lists.xes"
+    path.write_text(body)
+    with pytest.raises(UnsafeInputError, match="levels deep"):
+        read_xes_frame(path, engine="rustxes")
+    assert rustxes_calls == []
+
+
 def test_unknown_engine_is_a_parameter_error() -> None:
     with pytest.raises(ParameterError, match="'engine' parameter of read_xes_frame .* Got 'lxml'"):
         read_xes_frame(CORPUS / "typed.xes", engine="lxml")  # type: ignore[arg-type]
