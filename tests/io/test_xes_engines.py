@@ -210,6 +210,9 @@ CASES: dict[str, tuple[str, bool]] = {
     "single-quoted value": (LOG.format(TRACE.format(EVENT.format("<string key='x' value='y'/>"))), False),
     "duplicate XML attribute": (LOG.format(TRACE.format(EVENT.format('<string key="x" key="y" value="z"/>'))),
                                 False),
+    "entity in a key": (LOG.format(TRACE.format(EVENT.format('<string key="a&amp;b" value="x"/>'))), False),
+    "empty key": (LOG.format(TRACE.format(EVENT.format('<string key="" value="x"/>'))), False),
+    "text between tags": (LOG.format(TRACE.format("\n  text\r\n" + EVENT.format(""))), True),
     "undefined entity": (LOG.format(TRACE.format(EVENT.format('<string key="x" value="&nbsp;"/>'))), False),
     "control character": (LOG.format(TRACE.format(EVENT.format('<string key="x" value="a\x01b"/>'))), False),
     "junk after the log": (LOG.format(TRACE.format(EVENT.format(""))) + "<log/>", False),
@@ -258,3 +261,18 @@ def test_auto_engine_uses_rustxes_for_large_files_only(rustxes_calls: list[str])
     assert len(rustxes_calls) == 1
     read_xes_frame(small, engine="rustxes")
     assert len(rustxes_calls) == 2
+
+
+def test_files_beyond_the_memory_cap_stream_through_expat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         rustxes_calls: list[str]) -> None:
+    body = ('<?xml version="1.0"?>' + LOG.format(TRACE.format(EVENT.format("") * 50))).encode()
+    packed, plain = tmp_path / "log.xes.gz", tmp_path / "log.xes"
+    packed.write_bytes(gzip.compress(body))
+    plain.write_bytes(body)
+    monkeypatch.setattr(_xes_rust, "_MAX_XML", len(body) - 1)
+    for path in (packed, plain):
+        assert _xes_rust.read_xes_rustxes(path) is None
+        assert len(read_xes_frame(path, engine="rustxes")) == 50
+    monkeypatch.setattr(_xes_rust, "_MAX_XML", len(body))
+    assert _xes_rust.read_xes_rustxes(packed) is not None
+    assert len(rustxes_calls) == 1

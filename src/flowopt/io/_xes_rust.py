@@ -117,6 +117,7 @@ _ENTITIES = (b"&amp;", b"&lt;", b"&gt;", b"&quot;", b"&apos;")
 _UNESCAPE = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 _MAX_LISTED = 100_000  # tags outside traces checked one by one (log, global, extension, long keys, ...)
 _MAX_OUTER_DEPTH = 32  # nesting of log-level attributes
+_MAX_XML = 2 << 30  # larger (decompressed) files: the streaming expat reader, which needs little memory
 _MAX_KEY = 1024  # longer attribute keys: the expat reader reads the file
 _MAX_KEYS = 5_000  # more distinct keys on traces and events: the expat reader reads the file
 
@@ -155,6 +156,8 @@ def _load(path: str) -> tuple[bytes, bool] | None:
     """The whole (decompressed) file followed by ``_PAD``, and whether it was gzip; None when it cannot
     be read or inflated (the expat reader then names the problem)."""
     try:
+        if os.path.getsize(path) > _MAX_XML:
+            return None
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError:
@@ -166,16 +169,16 @@ def _load(path: str) -> tuple[bytes, bool] | None:
     try:
         while rest:
             inflater = zlib.decompressobj(wbits=31)
-            parts.append(inflater.decompress(rest))
+            parts.append(inflater.decompress(rest, _MAX_XML + 1 - sum(map(len, parts))))
             if not inflater.eof:
-                return None  # truncated: the expat reader explains it
+                return None  # truncated (the expat reader explains it), or larger than _MAX_XML
             rest = inflater.unused_data
             if not rest.startswith(_GZIP_MAGIC):
                 break
     except zlib.error:
         return None
-    if rest.strip(b"\0"):
-        return None  # trailing garbage after the gzip members
+    if rest.strip(b"\0") or sum(map(len, parts)) > _MAX_XML:
+        return None  # trailing garbage after the gzip members, or too large
     parts.append(_PAD)
     return b"".join(parts), True
 
@@ -316,6 +319,8 @@ def _scan(data: bytes, root: int) -> _Scan | None:
     if keyed is None:
         return None
     key_id, key_len, keys = keyed
+    if any(b"&" in key for key in keys):
+        return None  # rustxes keeps entities in keys as written; expat decodes them
     value_start, value_end, canonical = _spans(full, words, key_start, key_len, gt[attrs], self_closing[attrs])
     if not canonical.all():
         return None  # a trace or event attribute not written <T key=".." value=".."/>
@@ -642,7 +647,13 @@ def read_xes_rustxes(path: str | os.PathLike[str]) -> pd.DataFrame | None:
     """
     if not rustxes_available():
         return None
-    name = os.fspath(path)
+    try:
+        return _read(os.fspath(path))
+    except Exception:  # noqa: BLE001 - whatever goes wrong here, the expat reader gives the answer or the error
+        return None
+
+
+def _read(name: str) -> pd.DataFrame | None:
     loaded = _load(name)
     if loaded is None:
         return None
