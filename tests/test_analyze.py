@@ -7,7 +7,7 @@ import json
 import pytest
 
 import flowopt
-from flowopt.datasets import generate_lending_log
+from flowopt.datasets import PROBLEMS, generate_lending_log
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -55,3 +55,15 @@ def test_analysis_config_overrides_the_logs() -> None:
     assert tweaked.config.signoffs.protected == log.config.signoffs.protected
     assert tweaked.config.costs == log.config.costs
     assert tweaked.config.analysis.top_n == 3
+
+
+def test_helper_thread_gives_the_same_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    # large logs compute the sign-off and wait tables in a helper thread: the result must not change
+    import flowopt._analyze as an
+
+    g = generate_lending_log(1500, seed=11, problems=PROBLEMS)
+    sequential = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
+    monkeypatch.setattr(an, "_OVERLAP_MIN_EVENTS", 0)
+    threaded = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
+    assert threaded == sequential
+    assert json.loads(threaded)["findings"]

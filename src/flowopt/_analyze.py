@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowopt.analysis import DETECTORS, Findings, jsonable
+from flowopt.analysis._signoff_steps import signoff_steps
+from flowopt.analysis._signoffs import signoff_context
 from flowopt.analysis._waits import compute_waits
 from flowopt.discovery import (
     ProcessGraph,
@@ -28,7 +30,9 @@ __all__ = ["SCHEMA_VERSION", "Analysis", "analyze"]
 SCHEMA_VERSION = "1"
 
 _OVERLAP_MIN_EVENTS = 200_000  # from this size the wait-cause table is computed by a helper thread
-_NEED_WAITS = frozenset({"bottleneck", "wait_hotspot"})  # detectors that read the wait-cause table
+# detectors that read the sign-off table or the wait-cause table (cached per log): they run after the others
+_NEEDS = {"knockout_order": "signoffs", "redundant_signoff": "signoffs", "sequential_signoffs": "signoffs",
+          "signoff_triage": "signoffs", "bottleneck": "waits", "wait_hotspot": "waits"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,21 +149,27 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     log.codes()  # computed once here, before a helper thread may need them
     pool = ThreadPoolExecutor(max_workers=1) if len(log) >= _OVERLAP_MIN_EVENTS else None
     try:
-        waits = pool.submit(compute_waits, log) if pool is not None else None
+        # the helper thread fills the per-log caches of the two big intermediate tables while this thread
+        # discovers the graph and runs the detectors that need neither; each detector that reads one of them
+        # first waits for it (then finds it cached; an error in the helper is raised here); the KPIs are
+        # computed by the helper while this thread estimates the suggestions
+        ready = {} if pool is None else {
+            "signoffs": pool.submit(lambda: signoff_context(signoff_steps(log, cfg))),
+            "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
+        kpis = None if pool is None else pool.submit(compute_kpis, log, graph, cfg)
         stages = discover_stages(log)
         variants = discover_variants(log)
         per_detector: dict[str, list[Any]] = {}
-        # the detectors that need the wait-cause table run last, so its computation overlaps the others
-        for name in sorted(DETECTORS, key=lambda d: (d in _NEED_WAITS, d)):
-            if name in _NEED_WAITS and waits is not None:
-                waits.result()  # done (and cached) by the helper thread; re-raises its error, if any
+        for name in sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d)):
+            if name in _NEEDS and _NEEDS[name] in ready:
+                ready[_NEEDS[name]].result()
             per_detector[name] = DETECTORS[name](log, graph, cfg)
+        findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
+        suggestions = suggest(log, findings, graph, cfg)
+        kpi_values = compute_kpis(log, graph, cfg) if kpis is None else kpis.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
-    suggestions = suggest(log, findings, graph, cfg)
-    kpis = compute_kpis(log, graph, cfg)
-    return Analysis(log_summary=log_summary(log), kpis=kpis, graph=graph, stages=stages, variants=variants,
+    return Analysis(log_summary=log_summary(log), kpis=kpi_values, graph=graph, stages=stages, variants=variants,
                     findings=findings, suggestions=suggestions, config=cfg)

@@ -3,11 +3,13 @@
 Several detectors need the same expensive intermediate result — the wait-cause table, the sign-off
 table, the event costs. :class:`PerObjectCache` keeps the results for the last few owners, keyed by the
 owner's identity plus whatever else the result depends on (e.g. a config section). The owner is kept alive
-with its entry, so an ``id`` can never be reused while the entry exists.
+with its entry, so an ``id`` can never be reused while the entry exists. Thread-safe: when two threads ask for
+the same missing result, one computes it and the other waits for it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -30,15 +32,26 @@ class PerObjectCache(Generic[V]):
     def __init__(self, size: int = 4) -> None:
         self._size = size
         self._entries: dict[tuple[int, Hashable], tuple[object, V]] = {}
+        self._lock = threading.Lock()  # guards the two dicts
+        self._computing: dict[tuple[int, Hashable], threading.Lock] = {}  # one lock per result being computed
 
     def get(self, owner: object, key: Hashable, compute: Callable[[], V]) -> V:
         """The cached result for ``owner`` and ``key``, computing (and keeping) it on a miss."""
         slot = (id(owner), key)
-        hit = self._entries.get(slot)
-        if hit is not None and hit[0] is owner:
-            return hit[1]
-        value = compute()
-        if len(self._entries) >= self._size:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[slot] = (owner, value)
+        with self._lock:
+            hit = self._entries.get(slot)
+            if hit is not None and hit[0] is owner:
+                return hit[1]
+            slot_lock = self._computing.setdefault(slot, threading.Lock())
+        with slot_lock:  # a second caller for the same slot waits here, then finds the result
+            with self._lock:
+                hit = self._entries.get(slot)
+                if hit is not None and hit[0] is owner:
+                    return hit[1]
+            value = compute()
+            with self._lock:
+                if len(self._entries) >= self._size:
+                    self._entries.pop(next(iter(self._entries)))
+                self._entries[slot] = (owner, value)
+                self._computing.pop(slot, None)
         return value

@@ -1,0 +1,48 @@
+"""The per-log result cache: hits, eviction, identity, and one computation when threads race."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flowopt._memo import PerObjectCache
+
+
+def test_hit_miss_and_eviction() -> None:
+    cache: PerObjectCache[int] = PerObjectCache(size=2)
+    a, b, c = object(), object(), object()
+    calls: list[str] = []
+
+    def make(name: str, v: int):  # type: ignore[no-untyped-def]
+        return lambda: calls.append(name) or v
+
+    assert cache.get(a, None, make("a", 1)) == 1
+    assert cache.get(a, None, make("a", 9)) == 1  # hit
+    assert cache.get(a, "other key", make("a2", 2)) == 2
+    assert cache.get(b, None, make("b", 3)) == 3  # evicts the oldest (a, None)
+    assert cache.get(a, None, make("a", 4)) == 4
+    assert calls == ["a", "a2", "b", "a"]
+    assert cache.get(c, None, make("c", 5)) == 5
+
+
+def test_racing_threads_compute_once() -> None:
+    cache: PerObjectCache[int] = PerObjectCache()
+    owner = object()
+    calls = 0
+    started = threading.Event()
+
+    def slow() -> int:
+        nonlocal calls
+        calls += 1
+        started.set()
+        time.sleep(0.2)
+        return 7
+
+    results: list[int] = []
+    t = threading.Thread(target=lambda: results.append(cache.get(owner, "k", slow)))
+    t.start()
+    started.wait()
+    results.append(cache.get(owner, "k", slow))  # arrives while the first computes: waits for it
+    t.join()
+    assert results == [7, 7]
+    assert calls == 1
