@@ -28,8 +28,8 @@ same frame or our typed, explained error) whenever it cannot vouch for an identi
 4. **rustxes** reads the checked bytes (from a temporary file when the file was compressed); any
    exception, panic included, means ``None``. Its string columns are kept where the file has the key
    (``<global>`` defaults dropped) after checking that it has one row per ``<event>``, a value on every
-   row that has the key, values of the same byte length as the file's (when the file has no ``&``), no
-   literal tab or line break (expat normalises them to spaces) and no key repeated in one trace or event.
+   row that has the key, values of the same byte length as the file's (entities decoded), no literal
+   tab or line break (expat normalises them to spaces) and no key repeated in one trace or event.
    Typed columns are built from the file's own text exactly as the expat reader builds them (dates stay
    text, offset included), and columns are ordered by first appearance, as there.
 
@@ -555,7 +555,20 @@ def _call(import_xes: Any, path: str) -> Any:
     return frame
 
 
-def _string_column(series: Any, rows: np.ndarray, lengths: np.ndarray | None) -> Any:
+def _value_lengths(data: bytes, scan: _Scan, tokens: np.ndarray, unescape: bool) -> np.ndarray:
+    """Byte length of each attribute's value once its entities are decoded."""
+    raw: np.ndarray = scan.value_span[1][tokens] - scan.value_span[0][tokens]
+    if not unescape:
+        return raw
+    import pyarrow.compute as pc
+
+    full = np.frombuffer(data, dtype=np.uint8)
+    decoded = _strings(full, scan.value_span[0][tokens], scan.value_span[1][tokens], unescape=True)
+    out: np.ndarray = pc.binary_length(decoded).to_numpy()
+    return out
+
+
+def _string_column(series: Any, rows: np.ndarray, lengths: np.ndarray) -> Any:
     """rustxes' strings for ``series`` where the file has the key (its values elsewhere come from
     ``<global>`` defaults, which the expat reader does not apply); None when they cannot be trusted."""
     import polars as pl
@@ -566,7 +579,7 @@ def _string_column(series: Any, rows: np.ndarray, lengths: np.ndarray | None) ->
         return None  # a typed value, or a value rustxes dropped
     if series.str.contains("[\t\n\r]").any():
         return None  # literal tabs and line breaks: XML attribute-value normalisation makes them spaces
-    if lengths is not None and not np.array_equal(series.str.len_bytes().to_numpy()[rows], lengths[rows]):
+    if not np.array_equal(series.str.len_bytes().to_numpy()[rows], lengths[rows]):
         return None  # a value on the wrong row
     values = series.to_arrow()
     if not rows.all():
@@ -600,12 +613,9 @@ def _assemble(data: bytes, scan: _Scan, typed: tuple[np.ndarray, Any], frame: An
             if level == 0:
                 column = column.take(scan.row_trace)
         else:
-            lengths = None
-            if not unescape:
-                lengths = np.full(size, -1, dtype=np.int64)
-                lengths[scan.owner[tokens]] = scan.value_span[1][tokens] - scan.value_span[0][tokens]
-                lengths = lengths[scan.row_trace] if level == 0 else lengths
-            column = _string_column(frame.get_column(name), rows, lengths)
+            lengths = np.full(size, -1, dtype=np.int64)
+            lengths[scan.owner[tokens]] = _value_lengths(data, scan, tokens, unescape)
+            column = _string_column(frame.get_column(name), rows, lengths[scan.row_trace] if level == 0 else lengths)
             if column is None:
                 return None
         placed.append((level, int(scan.pos[tokens[0]]), name, column))
