@@ -295,8 +295,10 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     pair = ex[ex["prev_step"].notna() & (ex["prev_step"] != ex["step"])].copy()
     if pair.empty:
         return []
-    pair["a"] = pair["prev_step"].astype(str)
-    pair["b"] = pair["step"].astype(str)
+    # both steps as categoricals over the step names (sorted), so a pair's key is a number, not a text
+    step_dtype = pair["step"].dtype
+    pair["a"] = pd.Categorical(pair["prev_step"], dtype=step_dtype)
+    pair["b"] = pair["step"]
     near = (pair["row"] - pair["prev_row"] - 1) <= _NEAR
     starts = pair["start_ns"] != np.iinfo(np.int64).min
     overlap = starts & (pair["start_ns"] < pair["prev_end_ns"])
@@ -307,11 +309,13 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     dec = ex[ex["outcome"] != "unknown"]
     neg_case = dec.assign(neg=dec["outcome"].isin(["rejected", "returned"])).groupby(["step", "case"])["neg"].any()
     out: list[Finding] = []
-    keys = pair[["a", "b"]].drop_duplicates()
-    keys = keys[keys["a"] < keys["b"]]
-    pair_u = pair.assign(u=np.where(pair["a"] < pair["b"], pair["a"] + "\x00" + pair["b"], pair["b"] + "\x00" + pair["a"]))
+    names = [str(v) for v in step_dtype.categories]
+    ac = pair["a"].cat.codes.to_numpy().astype(np.int64)
+    bc = pair["b"].cat.codes.to_numpy().astype(np.int64)
+    # the unordered pair {a, b} as one number; by (first name, second name) in sorted order
+    pair_u = pair.assign(u=np.minimum(ac, bc) * len(names) + np.maximum(ac, bc))
     for u, g in pair_u.groupby("u", sort=True):
-        s1, s2 = u.split("\x00")
+        s1, s2 = names[int(u) // len(names)], names[int(u) % len(names)]
         if roles.get(s1) and roles.get(s2) and roles[s1] & roles[s2]:
             continue  # same role: a hand-off inside one team, not a chain of departments
         seq = g[g["seq"]]
