@@ -22,7 +22,7 @@ Examples
 
 from __future__ import annotations
 
-import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ _REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
 MIN_HOURS_PER_CASE = 0.05  # three minutes per case: below this a change is not worth proposing
+_THREADS_MIN_EVENTS = 200_000  # from this size the candidates are estimated by two threads
 MAX_REPLAY_CASES = 200_000  # larger logs are replayed on a seeded random sample of this many cases
 
 
@@ -91,12 +92,24 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
     full = case_arrays(log)
     cals = learn_calendars(full)
     arrays = sample_cases(full, MAX_REPLAY_CASES)
-    out: list[Suggestion] = []
-    for cand in candidates(findings, graph, config):
+    cands = candidates(findings, graph, config)
+
+    def one(cand: Candidate) -> tuple[Saving | None, dict[str, Any]] | None:
         try:
-            saving, extra = estimate(log, cand, config, arrays=arrays, calendars=cals, full_arrays=full)
+            return estimate(log, cand, config, arrays=arrays, calendars=cals, full_arrays=full)
         except FlowoptError:
-            continue  # the log cannot support an estimate for this change: leave it out
+            return None  # the log cannot support an estimate for this change: leave it out
+
+    if len(log) >= _THREADS_MIN_EVENTS and len(cands) > 1:  # replays are array work: two threads overlap well
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            estimates = list(pool.map(one, cands))
+    else:
+        estimates = [one(cand) for cand in cands]
+    out: list[Suggestion] = []
+    for cand, est in zip(cands, estimates, strict=True):
+        if est is None:
+            continue
+        saving, extra = est
         if saving is None or not saving.hours_total > 0 or saving.hours_per_case < MIN_HOURS_PER_CASE:
             continue  # nothing to gain, or a few minutes per case: not worth changing a flow for
         out.append(Suggestion(heuristic=cand.heuristic, finding_ids=cand.finding_ids, action=cand.action,
@@ -259,9 +272,7 @@ def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | Non
     """Per row: the seconds of the edge's wait due to ``ch.causes`` (from the wait-cause analysis)."""
     from flowopt.analysis._waits import compute_waits
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wt = compute_waits(log)
+    wt = compute_waits(log)
     if wt.row.shape[0] == 0 or not all(c in wt.causes_ns for c in ch.causes):
         return None
     part = np.zeros(wt.row.shape[0])
