@@ -183,7 +183,8 @@ def _load(path: str) -> tuple[bytes, bool] | None:
     return b"".join(parts), True
 
 
-_DECL = re.compile(rb'<\?xml(?:\s+version\s*=\s*(["\'])1\.0\1)(?:\s+encoding\s*=\s*(["\'])(?:utf-8|UTF-8|utf8|UTF8)\2)?'
+_DECL = re.compile(rb'<\?xml(?:\s+version\s*=\s*(["\'])1\.0\1)'
+                   rb'(?:\s+encoding\s*=\s*(["\'])(?:utf-8|UTF-8|utf8|UTF8)\2)?'
                    rb'(?:\s+standalone\s*=\s*(["\'])(?:yes|no)\3)?\s*\?>')
 _PI_OR_COMMENT = re.compile(rb"<\?(?!xml[\s?])[^?]*(?:\?(?!>)[^?]*)*\?>|<!--(?:[^-]|-(?!-))*-->")
 
@@ -321,13 +322,14 @@ def _scan(data: bytes, root: int) -> _Scan | None:
     key_id, key_len, keys = keyed
     if any(b"&" in key for key in keys):
         return None  # rustxes keeps entities in keys as written; expat decodes them
-    value_start, value_end, canonical = _spans(full, words, key_start, key_len, gt[attrs], self_closing[attrs])
+    value_start, value_end, canonical = _spans(full, words, key_start, key_len, gt[attrs],
+                                               self_closing[attrs])
     if not canonical.all():
         return None  # a trace or event attribute not written <T key=".." value=".."/>
     outer = np.flatnonzero(is_attr & ~inner)
     outer_start = lt[outer] + _NAME_LEN[code[outer]] + 7
-    *_, outer_canonical = _spans(full, words, outer_start, _first_quote(words, outer_start, 1 << 14), gt[outer],
-                                 self_closing[outer])
+    outer_key_len = _first_quote(words, outer_start, 1 << 14)
+    *_, outer_canonical = _spans(full, words, outer_start, outer_key_len, gt[outer], self_closing[outer])
     free = np.zeros(len(code), dtype=bool)  # checked one by one: XML attributes in any form
     free[outer[~outer_canonical]] = True
     free |= (code == _LOG_O) | (code == _GLOBAL_O) | listed | ((code >= _LIST) & (code < _LEAF_CLOSE))
@@ -469,7 +471,8 @@ def _strings(full: np.ndarray, starts: np.ndarray, ends: np.ndarray, unescape: b
     np.cumsum(lengths, out=offsets[1:])
     widest = int(lengths.max(initial=0))
     if widest <= 64:  # copy rows of the widest length, then keep each row's own bytes
-        rows = np.lib.stride_tricks.as_strided(full, shape=(len(full) - widest, widest), strides=(1, 1))[starts]
+        windows = np.lib.stride_tricks.as_strided(full, shape=(len(full) - widest, widest), strides=(1, 1))
+        rows = windows[starts]
         chars = rows[np.arange(widest) < lengths[:, None]] if widest * len(lengths) != offsets[-1] else rows
     else:
         chars = full[np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)]
@@ -615,7 +618,9 @@ def _assemble(data: bytes, scan: _Scan, typed: tuple[np.ndarray, Any], frame: An
         else:
             lengths = np.full(size, -1, dtype=np.int64)
             lengths[scan.owner[tokens]] = _value_lengths(data, scan, tokens, unescape)
-            column = _string_column(frame.get_column(name), rows, lengths[scan.row_trace] if level == 0 else lengths)
+            if level == 0:
+                lengths = lengths[scan.row_trace]
+            column = _string_column(frame.get_column(name), rows, lengths)
             if column is None:
                 return None
         placed.append((level, int(scan.pos[tokens[0]]), name, column))
