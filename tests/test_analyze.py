@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -61,7 +62,7 @@ def test_helper_thread_gives_the_same_document(monkeypatch: pytest.MonkeyPatch) 
     # large logs compute the sign-off and wait tables in a helper thread, and estimate suggestions in two
     # threads: the result must not change
     import flowopt._analyze as an
-    import flowopt.suggest._suggest as su
+    su = importlib.import_module("flowopt.suggest._suggest")
 
     g = generate_lending_log(1500, seed=11, problems=PROBLEMS)
     sequential = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
