@@ -46,9 +46,11 @@ def _groups(codes: np.ndarray, rows: np.ndarray, min_events: int) -> list[tuple[
     rows, g = rows[ok], g[ok]
     if not len(rows):
         return []
-    order = np.argsort(g, kind="stable")
-    uniq, start, cnt = np.unique(g[order], return_index=True, return_counts=True)
-    return [(int(u), rows[order[s:s + n]]) for u, s, n in zip(uniq, start, cnt) if n >= min_events]
+    order = np.argsort(g.astype(np.int16) if int(g.max()) < 32_767 else g, kind="stable")  # radix sort when small
+    sg = g[order]
+    start = np.flatnonzero(np.concatenate(([True], sg[1:] != sg[:-1])))  # runs of equal codes (already sorted)
+    cnt = np.diff(np.append(start, len(sg)))
+    return [(int(sg[s]), rows[order[s:s + n]]) for s, n in zip(start, cnt, strict=True) if n >= min_events]
 
 
 def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha: float = 0.01,

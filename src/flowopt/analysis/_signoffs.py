@@ -155,7 +155,7 @@ def find_redundant_signoffs(log: EventLog, graph: Any = None, config: Config | A
     ``signoff_triage`` finding (see :func:`conditional_fast_tracks`).
     """
     cfg = _cfg(log, config)
-    return _assess(log, cfg, signoff_steps(log, cfg) if table is None else table)[0]
+    return _assessed(log, cfg, signoff_steps(log, cfg) if table is None else table)[0]
 
 
 def conditional_fast_tracks(log: EventLog, config: Config | Any = None, *,
@@ -163,7 +163,17 @@ def conditional_fast_tracks(log: EventLog, config: Config | Any = None, *,
     """``signoff_triage`` findings (``basis`` ``prior_approval`` | ``repeat_same_role``): a sign-off that
     rejects overall, but never right after another sign-off approved or when its role already approved."""
     cfg = _cfg(log, config)
-    return _assess(log, cfg, signoff_steps(log, cfg) if table is None else table)[1]
+    return _assessed(log, cfg, signoff_steps(log, cfg) if table is None else table)[1]
+
+
+_ASSESSED: PerObjectCache[tuple[list[Finding], list[Finding]]] = PerObjectCache()
+
+
+def _assessed(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Finding], list[Finding]]:
+    """:func:`_assess`, computed once per table and ``[signoffs]`` settings (two detectors read it); each
+    caller gets its own lists of the (frozen) findings."""
+    redundant, triage = _ASSESSED.get(table, cfg.signoffs, lambda: _assess(log, cfg, table))
+    return list(redundant), list(triage)
 
 
 def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Finding], list[Finding]]:
