@@ -75,6 +75,26 @@ class Variants:
         return str(t.drop(columns=["events"]).to_html(index=False, escape=True))
 
 
+def _unique_rows(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(h, axis=0, return_index=True, return_inverse=True)[1:]`` for an (n, 2) array, by one two-key
+    sort (NumPy's row-wise unique views the rows as records and sorts those, several times slower).
+
+    Examples
+    --------
+    >>> rep, inv = _unique_rows(np.array([[2, 1], [1, 5], [2, 1], [1, 4]], dtype=np.uint64))
+    >>> rep.tolist(), inv.tolist()
+    ([3, 1, 0], [2, 1, 2, 0])
+    """
+    order = np.lexsort((h[:, 1], h[:, 0]))  # stable: the first row of each run is the earliest occurrence
+    s = h[order]
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = (s[1:, 0] != s[:-1, 0]) | (s[1:, 1] != s[:-1, 1])
+    ids = np.cumsum(new) - 1
+    inv = np.empty(len(h), dtype=np.int64)
+    inv[order] = ids
+    return order[new], inv
+
+
 def discover_variants(log: EventLog) -> Variants:
     """Group cases by their exact activity sequence.
 
@@ -94,8 +114,7 @@ def discover_variants(log: EventLog) -> Variants:
         empty = pd.DataFrame(columns=["variant", "activities", "cases", "share", "events", "throughput_mean_s",
                                       "throughput_median_s", "throughput_p90_s"])
         return Variants(table=empty, case_variant=pd.Series(dtype="int64"))
-    _, rep, inv = np.unique(h, axis=0, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
+    rep, inv = _unique_rows(h)
     ct = case_table(log)
     stats = group_stats(inv, ct["throughput_s"].to_numpy(), len(rep))
     names = np.array(c.activity_names, dtype=object)
