@@ -138,3 +138,30 @@ def test_calendars_learn_office_hours(batched: flowopt.EventLog) -> None:
     i = np.array([labels["role:BACKOFFICE"]])
     week = cals.working_ns(i, np.array([T0.value]), np.array([(T0 + pd.Timedelta(days=7)).value]))
     assert int(week[0]) == 45 * 3600 * 10**9
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(1, 4), st.booleans())
+def test_compiled_sweep_equals_the_array_version(seed: int, n: int, n_res: int, many_overlaps: bool) -> None:
+    # the contention split has two implementations (arrays for small logs, compiled for large): same numbers
+    from flowopt.analysis._waits import _contention_arrays, _contention_sweep
+
+    rng = np.random.default_rng(seed)
+    case = np.sort(rng.integers(0, max(1, n // 3), n))
+    res = rng.integers(-1, n_res, n)
+    start = rng.integers(0, 200, n).astype(np.int64)
+    start[rng.random(n) < 0.1] = _NAT
+    end = np.where(start == _NAT, rng.integers(0, 300, n), start + rng.integers(0, 80 if many_overlaps else 10, n))
+    enabled_row = np.where(rng.random(n) < 0.2, _NAT, rng.integers(0, 200, n)).astype(np.int64)
+    j = np.flatnonzero(rng.random(n) < 0.7)
+    enabled = rng.integers(0, 200, len(j)).astype(np.int64)
+    t1 = enabled + rng.integers(0, 20, len(j))
+    t2 = t1 + rng.integers(0, 100, len(j))
+    working = rng.integers(0, 120, len(j)).astype(np.int64)
+    sk = start[j] != _NAT
+    args = (res, case, start, end.astype(np.int64), enabled_row, j, enabled, t1, t2, working, sk, n_res, 0.5)
+    for want, got in zip(_contention_arrays(*args), _contention_sweep(*args), strict=True):
+        assert np.array_equal(want, got)

@@ -50,6 +50,7 @@ import pandas as pd
 
 from flowopt._jit import jit
 from flowopt._memo import PerObjectCache
+from flowopt._sorting import group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -203,6 +204,9 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     return out
 
 
+_COMPILED_MIN_WAITS = 100_000  # waiting instances from which the compiled sweep is used
+_PAIR_CHUNK = 4_000_000  # (waiting instance, busy instance) pairs expanded at once by the array version
+
 _BASIS = np.array(["resource", "shared resource", "no start", "no resource"], dtype=object)
 
 
@@ -214,12 +218,75 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     basis = np.zeros(len(j), dtype=np.int8)  # codes into _BASIS, turned into text at the end
     basis[~sk] = 2
     basis[r_j < 0] = 3
-    cont, prio, is_shared = _contention_sweep(res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk,
-                                              len(res_names), _MULTI_SHARE)
+    # the compiled kernel pays for its first call (loading, or compiling once per machine) on large logs only;
+    # both give the same numbers (tests/analysis/test_waits.py)
+    sweep = _contention_sweep if len(j) >= _COMPILED_MIN_WAITS else _contention_arrays
+    cont, prio, is_shared = sweep(res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk,
+                                  len(res_names), _MULTI_SHARE)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
         basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = 1
     return cont, prio, _BASIS[basis], shared
+
+
+def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
+                       enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                       working: np.ndarray, sk: np.ndarray, n_res: int,
+                       multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_contention_sweep` in NumPy array operations (no compilation; for small logs and as its reference).
+
+    Per resource, the (waiting instance, busy instance) pairs that can overlap are expanded into arrays in
+    chunks of at most :data:`_PAIR_CHUNK` pairs, and their overlaps summed per waiting instance.
+    """
+    m = j.shape[0]
+    cont = np.zeros(m, dtype=np.int64)
+    prio = np.zeros(m, dtype=np.int64)
+    shared = np.zeros(n_res, dtype=bool)
+    rows = np.flatnonzero((start != NAT) & (res >= 0))
+    order = rows[group_time_order(res[rows], start[rows])]
+    bounds = np.searchsorted(res[order], np.arange(n_res + 1))
+    r_j = res[j]
+    q_all = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
+    q_all = q_all[np.argsort(r_j[q_all], kind="stable")]
+    q_bounds = np.searchsorted(r_j[q_all], np.arange(n_res + 1))
+    for r in np.flatnonzero(np.diff(q_bounds) > 0):  # loop over resources
+        idx = order[bounds[r]:bounds[r + 1]]
+        S, E = start[idx], end[idx]
+        cm = np.maximum.accumulate(E)
+        if len(idx) > 1 and float(np.mean(S[1:] < cm[:-1])) > multi_share:
+            shared[r] = True
+            continue
+        q = q_all[q_bounds[r]:q_bounds[r + 1]]
+        a, b, q_case, q_en = t1[q], t2[q], case[j[q]], enabled[q]
+        o_case, o_en = case[idx], enabled_row[idx]
+        lo = np.searchsorted(cm, a, side="right")  # first instance that may still run at a
+        cnt = np.maximum(np.searchsorted(S, b, side="left") - lo, 0)  # ... up to the last starting before b
+        total = np.zeros(len(q), dtype=np.int64)
+        later = np.zeros(len(q), dtype=np.int64)
+        csum = np.cumsum(cnt)
+        first = 0
+        while first < len(q):  # chunks of pairs, bounded memory
+            stop = max(int(np.searchsorted(csum, (csum[first - 1] if first else 0) + _PAIR_CHUNK, side="right")),
+                       first + 1)
+            k = cnt[first:stop]
+            ends = np.cumsum(k)
+            owner = np.repeat(np.arange(first, stop), k)
+            other = np.repeat(lo[first:stop] - (ends - k), k) + np.arange(int(ends[-1]) if len(ends) else 0)
+            ov = np.minimum(E[other], b[owner]) - np.maximum(S[other], a[owner])
+            ov = np.where((ov > 0) & (o_case[other] != q_case[owner]), ov, 0)
+            en = o_en[other]
+            ov_later = np.where((en != NAT) & (en > q_en[owner]), ov, 0)
+            for acc, vals in ((total, ov), (later, ov_later)):  # exact integer sums per waiting instance
+                cs = np.concatenate(([0], np.cumsum(vals)))
+                acc[first:stop] = cs[ends] - cs[ends - k]
+            first = stop
+        cap = working[q]
+        scale = np.where(total > cap, cap / np.maximum(total, 1), 1.0)
+        busy = np.minimum((total * scale).astype(np.int64), cap)
+        p = np.minimum((later * scale).astype(np.int64), busy)
+        prio[q] = p
+        cont[q] = busy - p
+    return cont, prio, shared
 
 
 @jit
