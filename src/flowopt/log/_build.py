@@ -296,15 +296,20 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     elif by_case_time is not None and not lifecycle:
         # the duplicate check sorted these rows (and perhaps some it then flagged) by the same keys: the case
         # codes here renumber theirs in the same order, so dropping the flagged rows leaves this sort's result
-        at = np.full(n, -1, dtype=np.int64)
-        at[rows] = np.arange(len(rows), dtype=np.int64)
-        o = at[by_case_time]
-        o = o[o >= 0]
+        if len(rows) == n:  # no row flagged: the positions are the rows
+            o = by_case_time
+        else:
+            at = np.full(n, -1, dtype=np.int64)
+            at[rows] = np.arange(len(rows), dtype=np.int64)
+            o = at[by_case_time]
+            o = o[o >= 0]
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = group_time_order(case_codes, inst_end)
-    rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
-    if sched is not None:
-        sched = sched[o]
+    if not (len(o) < 2 or bool((o[1:] > o[:-1]).all())):  # o is a permutation: increasing means already in order
+        rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
+        if sched is not None:
+            sched = sched[o]
+    identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
 
     act_codes, act_uniques = _take_codes(*act_f, rows)
     frame = pd.DataFrame({
@@ -329,7 +334,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     taken = set(frame.columns)
     for c in extra_cols:
         name = c if c not in taken else f"{c} (original)"
-        frame[name] = _maybe_numeric(raw[c].iloc[rows].reset_index(drop=True))
+        col = raw[c] if identity else raw[c].iloc[rows]
+        frame[name] = _maybe_numeric(col.reset_index(drop=True))
     frame["_row"] = rows.astype(np.int64)
 
     stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
