@@ -32,6 +32,6 @@ fi
 stamp=.venv/.flowopt-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[pm4py,spark,xes,dev]"
+  .venv/bin/python -m pip install -q -e ".[pm4py,spark,dev]"
   touch "$stamp"
 fi

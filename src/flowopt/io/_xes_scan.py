@@ -1,48 +1,41 @@
-"""Optional fast path for XES files: the Rust ``rustxes`` importer, used only where it is provably exact.
+"""Fast path for XES files: vectorised checks of the decompressed bytes, then every value sliced out of them.
 
-``rustxes`` (PyPI; the importer pm4py itself delegates to; ``pip install "flowopt[xes]"``) parses XES in
-Rust and returns a polars frame. On its own it is no drop-in for the expat reader of
-:mod:`flowopt.io._xes`: it parses ``<date>`` values (their text and offset are lost), keeps the *first*
-of two attributes with the same key, fills missing attributes with ``<global>`` defaults, turns an
-unparseable ``<int>`` into 0, a ``<boolean>`` ``1`` into ``False`` and an ``<id>`` that is no UUID into
-zeros, drops events outside traces, quotes the values of keys written with several types, orders
-columns by hash, and panics on an empty ``<event/>``, a date without offset or a namespace prefix. So
-:func:`read_xes_rustxes` hands rustxes only files it has checked, builds the frame from rustxes' strings
-and the file's own text, and returns ``None`` (the caller then runs the expat reader, which gives the
-same frame or our typed, explained error) whenever it cannot vouch for an identical result:
+The expat reader of :mod:`flowopt.io._xes` spends its time in a Python callback per element. Most XES
+files in the wild (ProM, pm4py, Disco and the BPI Challenge exports) are so regular that their frame can
+be read off the bytes instead: :func:`read_xes_scan` checks, with NumPy passes over the whole decompressed
+buffer and no Python work per element, that the file is plain XES on which a byte-level reading cannot
+differ from expat's, then builds the frame with NumPy and pyarrow. It returns ``None`` (the caller then
+runs the expat reader, which gives the same frame or our typed, explained error) whenever it cannot vouch
+for an identical result:
 
 1. **Prolog** (before the root element): only an XML 1.0 declaration (UTF-8), comments, processing
    instructions and whitespace. A ``<!DOCTYPE``/``<!ENTITY`` (DTDs, entities, XXE, entity bombs), a byte
-   order mark, another encoding or a root other than ``<log`` means ``None`` before rustxes sees anything.
-2. **Body**, checked with NumPy over the decompressed bytes (vectorised passes, no Python work per
-   element): no comment, CDATA or processing instruction; every ``&`` one of the five predefined
-   entities; no control character XML forbids; valid UTF-8; only XES element names; ``log``, ``trace``,
-   ``event`` and ``global`` nested as XES prescribes (no event outside a trace); inside traces only
-   attributes written ``<T key="K" value="V"/>`` (no nested attribute, ``<list>`` or ``<container>``);
-   log-level metadata nested properly and at most ``_MAX_OUTER_DEPTH`` deep, so no depth bomb reaches
-   rustxes (rustxes 0.2.11 overflows its stack and kills the process, SIGSEGV, on 100,000 nested
-   ``<list>`` elements); no stray quote. The scan also finds the key and the value of every attribute.
-3. **Types**: no key written with two types, and every ``date int float boolean id`` value in a form
-   rustxes reads without printing a warning (RFC 3339 dates with an offset, plain numbers,
-   ``true``/``false``, UUIDs).
-4. **rustxes** reads the checked bytes (from a temporary file when the file was compressed); any
-   exception, panic included, means ``None``. Its string columns are kept where the file has the key
-   (``<global>`` defaults dropped) after checking that it has one row per ``<event>``, a value on every
-   row that has the key, values of the same byte length as the file's (entities decoded), no literal
-   tab or line break (expat normalises them to spaces) and no key repeated in one trace or event.
-   Typed columns are built from the file's own text exactly as the expat reader builds them (dates stay
-   text, offset included), and columns are ordered by first appearance, as there.
+   order mark, another encoding or a root other than ``<log`` means ``None``.
+2. **Body**: no comment, CDATA or processing instruction; every ``&`` one of the five predefined entities
+   (``&amp; &lt; &gt; &quot; &apos;``, decoded as expat decodes them; a character reference such as
+   ``&#38;`` means ``None``); no control character XML forbids; valid UTF-8; only XES element names;
+   ``log``, ``trace``, ``event`` and ``global`` nested as XES prescribes (no event outside a trace, no
+   empty ``<event/>``, no namespace prefix); inside traces only attributes written
+   ``<T key="K" value="V"/>`` (no nested attribute, ``<list>`` or ``<container>``); log-level metadata
+   nested properly and at most ``_MAX_OUTER_DEPTH`` deep; no stray quote or ``>``; no tab or line break
+   inside a key or value (expat normalises them to spaces). The scan finds the key and the value span of
+   every trace and event attribute.
+3. **Frame**: the values are sliced out of the buffer in one gather, sorted by column, into one Arrow
+   string array (entities decoded); every column is a slice of it, spread over the rows with one
+   ``take``. A key repeated in one trace or event (expat keeps the last value), a key written with
+   several types (expat keeps its raw text) or an ``int``/``float``/``boolean`` value in a form the
+   Arrow casts might read otherwise than Python's ``int()``/``float()`` means ``None``. Dates and ids
+   stay text, ``<global>`` defaults are not applied, and columns come in order of first appearance,
+   trace attributes first, exactly as in the expat reader.
 
-Files written by ProM, pm4py, Disco and the BPI Challenge exports take the fast path; see
-``benchmarks/bench_xes.py`` for timings. The whole decompressed file is held in memory (rustxes holds it
-too).
+See ``benchmarks/bench_xes.py`` for timings. The whole decompressed file is held in memory (up to
+``_MAX_XML`` bytes; larger files stream through the expat reader).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +45,7 @@ import pandas as pd
 
 from flowopt.io import _xes as expat_reader
 
-__all__ = ["read_xes_rustxes", "rustxes_available"]
+__all__ = ["read_xes_scan"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PAD = b"\0" * 16  # so 8-byte windows past the last tag stay inside the buffer
@@ -121,24 +114,13 @@ _MAX_XML = 2 << 30  # larger (decompressed) files: the streaming expat reader, w
 _MAX_KEY = 1024  # longer attribute keys: the expat reader reads the file
 _MAX_KEYS = 5_000  # more distinct keys on traces and events: the expat reader reads the file
 
-# Typed values in the forms rustxes reads silently (it prints a warning for anything else).
+# Typed values in the forms the Arrow casts read exactly as the expat reader's int() and float() do;
+# another form (a '+' before an int, 19 digits, spaces, "inf") sends the file to the expat reader.
 _VALUE_FORMS = {
-    expat_reader._DATE: (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
-                         r"(?:Z|[+-][0-9]{2}:[0-9]{2})"),
-    expat_reader._INT: r"[+-]?[0-9]{1,18}",
+    expat_reader._INT: r"-?[0-9]{1,18}",
     expat_reader._FLOAT: r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?",
-    expat_reader._BOOLEAN: r"true|false",
-    expat_reader._ID: r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    expat_reader._BOOLEAN: r"true|false|1|0",
 }
-
-
-def rustxes_available() -> bool:
-    """True when the optional ``rustxes`` importer (``pip install "flowopt[xes]"``) can be imported."""
-    try:
-        import rustxes  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _le(word: bytes) -> int:
@@ -197,7 +179,7 @@ def _prolog_end(data: bytes) -> int | None:
     if decl is not None:
         i = decl.end()
     elif head.startswith(b"<?xml"):
-        return None  # another version or encoding: expat decodes it, rustxes might not
+        return None  # another version or encoding: expat decodes it, the scan could not
     while True:
         while i < len(head) and head[i] in b" \t\r\n":
             i += 1
@@ -234,23 +216,25 @@ def _words(buf: np.ndarray) -> np.ndarray:
     return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
 
 
-def _clean_text(data: bytes, buf: np.ndarray, words: np.ndarray) -> bool:
-    """No control character XML forbids, valid UTF-8, and every '&' one of the predefined entities."""
-    small = buf[buf < 0x20]
+def _clean_text(data: bytes, buf: np.ndarray, words: np.ndarray) -> np.ndarray | None:
+    """Offsets of the tabs and line breaks when there is no control character XML forbids, the text is
+    valid UTF-8 and every '&' is one of the predefined entities; None otherwise."""
+    breaks = np.flatnonzero(buf < 0x20)
+    small = buf[breaks]
     if np.any((small != 0x09) & (small != 0x0A) & (small != 0x0D)):
-        return False
+        return None
     if not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            return False
+            return None
     if data.find(b"&") < 0:
-        return True
+        return breaks
     amp = words[np.flatnonzero(buf == 0x26)]
     ok = np.zeros(len(amp), dtype=bool)
     for ent in _ENTITIES:
         ok |= (amp & _mask(len(ent))) == _le(ent)
-    return bool(ok.all())
+    return breaks if ok.all() else None
 
 
 def _codes(words: np.ndarray, lt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +266,8 @@ def _scan(data: bytes, root: int) -> _Scan | None:
     full = np.frombuffer(data, dtype=np.uint8)
     buf = full[: len(full) - len(_PAD)]
     words = _words(full)
-    if not _clean_text(data, buf, words):
+    breaks = _clean_text(data, buf, words)
+    if breaks is None:
         return None
     body = buf[root:]
     lt = np.flatnonzero(body == 0x3C) + root
@@ -320,12 +305,14 @@ def _scan(data: bytes, root: int) -> _Scan | None:
     if keyed is None:
         return None
     key_id, key_len, keys = keyed
-    if any(b"&" in key for key in keys):
-        return None  # rustxes keeps entities in keys as written; expat decodes them
+    if any(b"&" in key or b"\t" in key or b"\n" in key or b"\r" in key for key in keys):
+        return None  # keys are taken as written, so none may need decoding or normalising
     value_start, value_end, canonical = _spans(full, words, key_start, key_len, gt[attrs],
                                                self_closing[attrs])
     if not canonical.all():
         return None  # a trace or event attribute not written <T key=".." value=".."/>
+    if _breaks_in_values(full, breaks, value_start, value_end):
+        return None  # expat turns a literal tab or line break in a value into a space
     outer = np.flatnonzero(is_attr & ~inner)
     outer_start = lt[outer] + _NAME_LEN[code[outer]] + 7
     outer_key_len = _first_quote(words, outer_start, 1 << 14)
@@ -345,6 +332,20 @@ def _scan(data: bytes, root: int) -> _Scan | None:
         kind=code[attrs] - _ATTR0, ctx=ctx[attrs], owner=np.where(on_event, ev_index[attrs], tr_index[attrs]),
         pos=lt[attrs], key_id=key_id, keys=keys, value_span=(value_start, value_end),
     )
+
+
+def _breaks_in_values(full: np.ndarray, breaks: np.ndarray, value_start: np.ndarray, value_end: np.ndarray) -> bool:
+    """Whether any of the offsets ``breaks`` (tabs and line breaks) lies inside a value span (spans
+    increasing and disjoint). Runs of breaks that start right after a '>' are indentation between tags
+    (a value holds no '>'), so only the other breaks are looked up."""
+    if not len(breaks) or not len(value_start):
+        return False
+    run_start = np.ones(len(breaks), dtype=bool)
+    run_start[1:] = breaks[1:] != breaks[:-1] + 1
+    after_tag = full[breaks[run_start] - 1] == 0x3E
+    breaks = breaks[~after_tag[np.cumsum(run_start) - 1]]
+    span = np.searchsorted(value_start, breaks, side="right") - 1
+    return bool(((span >= 0) & (breaks < value_end[np.maximum(span, 0)])).any())
 
 
 def _nesting_ok(code: np.ndarray, closes: np.ndarray, self_closing: np.ndarray, outer: np.ndarray,
@@ -470,8 +471,9 @@ def _strings(full: np.ndarray, starts: np.ndarray, ends: np.ndarray, unescape: b
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     widest = int(lengths.max(initial=0))
-    if widest <= 64:  # copy rows of the widest length, then keep each row's own bytes
-        windows = np.lib.stride_tricks.as_strided(full, shape=(len(full) - widest, widest), strides=(1, 1))
+    if widest <= 64 and int(starts.max(initial=0)) + widest <= len(full):
+        # copy rows of the widest length, then keep each row's own bytes
+        windows = np.lib.stride_tricks.as_strided(full, shape=(len(full) - widest + 1, widest), strides=(1, 1))
         rows = windows[starts]
         chars = rows[np.arange(widest) < lengths[:, None]] if widest * len(lengths) != offsets[-1] else rows
     else:
@@ -483,156 +485,94 @@ def _strings(full: np.ndarray, starts: np.ndarray, ends: np.ndarray, unescape: b
     return out
 
 
-def _typed_values(data: bytes, scan: _Scan) -> tuple[np.ndarray, Any] | None:
-    """The typed attributes (``date int float boolean id``) and their values, or None when a key has
-    several types or a value is in a form rustxes would print a warning about (it reads the file only
-    after this check)."""
+def _typed_array(values: Any, kind: int) -> np.ndarray | None:
+    """The values of an ``int``, ``float`` or ``boolean`` column as NumPy data, exactly as the expat
+    reader's ``int()``/``float()``/``true``-``1`` parsing gives them; None when a value is in a form the
+    Arrow cast might read otherwise (the expat reader then reads the file)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    is_typed = scan.kind != expat_reader._STRING
-    typed = np.flatnonzero(is_typed)
-    slot = scan.key_id * 4 + scan.ctx  # one column of the frame
-    typed_slots = np.unique(slot[typed])
-    if (len(np.unique(slot[typed] * 8 + scan.kind[typed])) != len(typed_slots)
-            or np.isin(slot[~is_typed], typed_slots).any()):
-        return None  # a key written with several types: rustxes warns and quotes the values
-    values = _strings(np.frombuffer(data, dtype=np.uint8), scan.value_span[0][typed],
-                      scan.value_span[1][typed], unescape=data.find(b"&") >= 0)
-    kinds = scan.kind[typed]
-    for kind, form in _VALUE_FORMS.items():
-        mine = np.flatnonzero(kinds == kind)
-        if len(mine) and not pc.all(pc.match_substring_regex(values.take(pa.array(mine)),
-                                                             f"^(?:{form})$")).as_py():
-            return None
-    return typed, values
-
-
-def _typed_column(scan: _Scan, typed: tuple[np.ndarray, Any], tokens: np.ndarray, size: int) -> Any:
-    """A typed key's values over ``size`` slots, exactly as the expat reader's ``_scatter`` +
-    ``_to_pandas`` make them (``_typed_values`` made sure that the key has one type)."""
-    import pyarrow as pa
-
-    kind = int(scan.kind[tokens[0]])
-    values = typed[1].take(pa.array(np.searchsorted(typed[0], tokens)))
-    owner = scan.owner[tokens]
-    if kind in (expat_reader._INT, expat_reader._FLOAT, expat_reader._BOOLEAN):
-        col = expat_reader._Column(kind)
-        col.index.extend(owner.tolist())
-        col.values.extend(values.to_pylist())
-        return expat_reader._to_pandas(*expat_reader._scatter(col, size))
-    slot = np.full(size, -1, dtype=np.int64)  # dates and ids are text
-    slot[owner] = np.arange(len(tokens))
-    return pd.array(values.take(pa.array(slot, mask=slot < 0)), dtype=expat_reader._STR_DTYPE)
-
-
-# --------------------------------------------------------------------------- rustxes and assembly
-
-
-def _run_rustxes(path: str, data: bytes, compressed: bool) -> Any:
-    """rustxes' polars frame for the checked ``data``, or None when it fails in any way.
-
-    rustxes picks gzip by the file name, so a plain file whose name does not end in ``.gz`` is read in
-    place; anything else is first written (decompressed) to a temporary file.
-    """
-    from rustxes import import_xes
-
-    if not compressed and not path.lower().endswith(".gz"):
-        return _call(import_xes, path)
-    fd, tmp = tempfile.mkstemp(suffix=".xes")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(memoryview(data)[: len(data) - len(_PAD)])
-        return _call(import_xes, tmp)
-    finally:
-        os.unlink(tmp)
-
-
-def _call(import_xes: Any, path: str) -> Any:
-    try:
-        frame, _ = import_xes(path)
-    except BaseException as exc:  # rustxes panics surface as pyo3's PanicException, a BaseException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
+    if not pc.all(pc.match_substring_regex(values, f"^(?:{_VALUE_FORMS[kind]})$")).as_py():
         return None
-    return frame
-
-
-def _value_lengths(data: bytes, scan: _Scan, tokens: np.ndarray, unescape: bool) -> np.ndarray:
-    """Byte length of each attribute's value once its entities are decoded."""
-    raw: np.ndarray = scan.value_span[1][tokens] - scan.value_span[0][tokens]
-    if not unescape:
-        return raw
-    import pyarrow.compute as pc
-
-    full = np.frombuffer(data, dtype=np.uint8)
-    decoded = _strings(full, scan.value_span[0][tokens], scan.value_span[1][tokens], unescape=True)
-    out: np.ndarray = pc.binary_length(decoded).to_numpy()
+    if kind == expat_reader._BOOLEAN:
+        out: np.ndarray = pc.is_in(values, value_set=pa.array(["true", "1"])).to_numpy(zero_copy_only=False)
+        return out
+    target = pa.int64() if kind == expat_reader._INT else pa.float64()
+    out = pc.cast(values, target).to_numpy(zero_copy_only=False)
     return out
 
 
-def _string_column(series: Any, rows: np.ndarray, lengths: np.ndarray) -> Any:
-    """rustxes' strings for ``series`` where the file has the key (its values elsewhere come from
-    ``<global>`` defaults, which the expat reader does not apply); None when they cannot be trusted."""
-    import polars as pl
+def _column(values: Any, kind: int, index: np.ndarray) -> Any:
+    """One column of the frame: ``values[index[row]]`` on every row, missing where ``index`` is -1,
+    with the dtype the expat reader gives ``kind``; None when a typed value needs the expat reader."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if series.dtype != pl.String or series.is_null().to_numpy()[rows].any():
-        return None  # a typed value, or a value rustxes dropped
-    if series.str.contains("[\t\n\r]").any():
-        return None  # literal tabs and line breaks: XML attribute-value normalisation makes them spaces
-    if not np.array_equal(series.str.len_bytes().to_numpy()[rows], lengths[rows]):
-        return None  # a value on the wrong row
-    values = series.to_arrow()
-    if not rows.all():
-        values = pc.if_else(pa.array(rows), values, pa.scalar(None, type=values.type))
-    return pd.array(values, dtype=expat_reader._STR_DTYPE)
-
-
-def _assemble(data: bytes, scan: _Scan, typed: tuple[np.ndarray, Any], frame: Any) -> pd.DataFrame | None:
-    """Build exactly the expat reader's frame: string columns from rustxes, checked value by value
-    against the attributes the scan found, typed columns from the file's own text."""
-    if frame.height != scan.n_events or not all(isinstance(c, str) for c in frame.columns):
+    missing = index < 0
+    if kind not in (expat_reader._INT, expat_reader._FLOAT, expat_reader._BOOLEAN):
+        dense = not missing.any() and len(index) == len(values) and bool((index == np.arange(len(index))).all())
+        picked = values if dense else values.take(pa.array(index, mask=missing))
+        return pd.array(picked, dtype=expat_reader._STR_DTYPE)
+    data = _typed_array(values, kind)
+    if data is None:
         return None
-    unescape = data.find(b"&") >= 0
-    claimed = np.zeros(len(scan.kind), dtype=bool)
-    placed: list[tuple[int, int, str, Any]] = []  # (0 trace / 1 event, first offset, name, column)
-    for name in frame.columns:
-        level = 0 if name.startswith("case:") else 1
-        key = name[5:] if level == 0 else name
-        ident = scan.keys.get(key.encode(), -1)
-        tokens = np.flatnonzero((scan.key_id == ident) & (scan.ctx == (_C_TRACE if level == 0 else _C_EVENT)))
-        claimed[tokens] = True
-        size = scan.n_traces if level == 0 else scan.n_events
-        per_owner = np.bincount(scan.owner[tokens], minlength=size)
-        if per_owner.max(initial=0) > 1:
-            return None  # a key repeated in one trace or event: rustxes keeps the first, expat the last
-        rows = per_owner[scan.row_trace] > 0 if level == 0 else per_owner > 0
-        if not rows.any():
-            continue  # only on traces without events, or only a <global> default: no column in expat
-        if (scan.kind[tokens] != expat_reader._STRING).any():
-            column = _typed_column(scan, typed, tokens, size + 1 - level)
-            if level == 0:
-                column = column.take(scan.row_trace)
+    rows = data[np.where(missing, 0, index)] if len(data) else np.zeros(len(index), dtype=data.dtype)
+    if kind == expat_reader._FLOAT:
+        return np.where(missing, np.nan, rows)
+    rows[missing] = 0
+    if kind == expat_reader._INT:
+        return pd.arrays.IntegerArray(rows, missing)
+    return pd.arrays.BooleanArray(rows, missing)
+
+
+def _frame(data: bytes, scan: _Scan) -> pd.DataFrame | None:
+    """Exactly the expat reader's frame for a file the scan accepted, or None when a key repeats in one
+    trace or event (expat keeps the last value), has several types, or has a typed value in an unusual
+    form. Values are sliced out of ``data`` by their byte spans, all of them at once, sorted by column."""
+    level = (scan.ctx == _C_EVENT).astype(np.int64)  # 0: trace attribute, 1: event attribute
+    column = scan.key_id * 2 + level
+    stride = max(scan.n_events, scan.n_traces) + 1
+    sort_key = column * stride + scan.owner
+    order = np.argsort(sort_key, kind="stable")
+    sort_key = sort_key[order]
+    if (sort_key[1:] == sort_key[:-1]).any():
+        return None  # a key repeated in one trace or event
+    kinds, owners, sorted_column = scan.kind[order], scan.owner[order], column[order]
+    bounds = np.flatnonzero(sorted_column[1:] != sorted_column[:-1]) + 1
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    ends = np.concatenate([bounds, [len(order)]]).astype(np.int64)
+    if (np.maximum.reduceat(kinds, starts) != np.minimum.reduceat(kinds, starts)).any():
+        return None  # a key written with several types: the expat reader keeps its raw text
+    values = _strings(np.frombuffer(data, dtype=np.uint8), scan.value_span[0][order], scan.value_span[1][order],
+                      unescape=data.find(b"&") >= 0)
+    names = {ident: key.decode("utf-8") for key, ident in scan.keys.items()}
+    trace_has_events = np.bincount(scan.row_trace, minlength=scan.n_traces) > 0
+    placed: list[tuple[int, int, str, Any]] = []  # (level, first offset, name, column)
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        mine = owners[start:end]
+        on_event = int(level[order[start]])
+        if on_event:
+            index = np.full(scan.n_events, -1, dtype=np.int64)
+            index[mine] = np.arange(len(mine))
+        elif trace_has_events[mine].any():
+            per_trace = np.full(scan.n_traces, -1, dtype=np.int64)
+            per_trace[mine] = np.arange(len(mine))
+            index = per_trace[scan.row_trace]
         else:
-            lengths = np.full(size, -1, dtype=np.int64)
-            lengths[scan.owner[tokens]] = _value_lengths(data, scan, tokens, unescape)
-            if level == 0:
-                lengths = lengths[scan.row_trace]
-            column = _string_column(frame.get_column(name), rows, lengths)
-            if column is None:
-                return None
-        placed.append((level, int(scan.pos[tokens[0]]), name, column))
-    if not claimed.all():
-        return None  # a key rustxes did not report, or a key written with entities
+            continue  # only on traces without events: no row carries it, no column (as in expat)
+        built = _column(values.slice(start, end - start), int(kinds[start]), index)
+        if built is None:
+            return None
+        name = names[int(sorted_column[start]) // 2]
+        placed.append((on_event, int(scan.pos[order[start]]), name if on_event else f"case:{name}", built))
     placed.sort(key=lambda item: (item[0], item[1]))
-    columns = {name: values for _, _, name, values in placed}
+    columns: dict[str, Any] = {}
+    for _, _, name, built in placed:
+        columns.setdefault(name, built)  # an event key ``case:x`` loses to trace key ``x``, as in expat
     return pd.DataFrame(columns, index=pd.RangeIndex(scan.n_events), copy=False)
 
 
-def read_xes_rustxes(path: str | os.PathLike[str]) -> pd.DataFrame | None:
-    """Read ``path`` with rustxes, or return None when the result could differ from the expat reader's.
+def read_xes_scan(path: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """Read ``path`` by the vectorised byte scan, or return None when the file needs the expat reader.
 
     Parameters
     ----------
@@ -643,25 +583,23 @@ def read_xes_rustxes(path: str | os.PathLike[str]) -> pd.DataFrame | None:
     -------
     pandas.DataFrame or None
         Exactly what :func:`flowopt.io._xes.read_xes_frame` returns with ``engine="expat"``, or None
-        when rustxes is missing, the file is not plain XES (see the module docstring), it has no events,
-        or anything at all fails; the caller then reads the file with the expat reader.
+        when the file is not plain XES (see the module docstring), it has no events, or anything at all
+        fails; the caller then reads the file with the expat reader, which gives the frame or the error.
 
     Examples
     --------
     >>> import pathlib, tempfile
     >>> xes = '''<log><trace><string key="concept:name" value="c1"/>
-    ...   <event><string key="concept:name" value="submit"/><int key="amount" value="7"/></event>
+    ...   <event><string key="concept:name" value="submit &amp; check"/><int key="amount" value="7"/></event>
     ...   <event><string key="concept:name" value="approve"/></event></trace></log>'''
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     file = pathlib.Path(tmp, "tiny.xes")
     ...     _ = file.write_text(xes)
-    ...     fast = read_xes_rustxes(file)  # None when rustxes is not installed
+    ...     fast = read_xes_scan(file)
     ...     slow = expat_reader.read_xes_frame(file, engine="expat")
-    >>> fast is None or fast.equals(slow)
-    True
+    >>> fast.equals(slow), fast["concept:name"].tolist()
+    (True, ['submit & check', 'approve'])
     """
-    if not rustxes_available():
-        return None
     try:
         return _read(os.fspath(path))
     except Exception:  # noqa: BLE001 - whatever goes wrong here, the expat reader gives the answer or the error
@@ -672,17 +610,11 @@ def _read(name: str) -> pd.DataFrame | None:
     loaded = _load(name)
     if loaded is None:
         return None
-    data, compressed = loaded
+    data, _ = loaded
     root = _prolog_end(data)
     if root is None:
         return None
     scan = _scan(data, root)
     if scan is None or scan.n_events == 0:
         return None
-    typed = _typed_values(data, scan)
-    if typed is None:
-        return None
-    frame = _run_rustxes(name, data, compressed)
-    if frame is None:
-        return None
-    return _assemble(data, scan, typed, frame)
+    return _frame(data, scan)
