@@ -49,9 +49,10 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return remap[codes], np.asarray(tuniq, dtype=object)
 
 
-def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``rows`` renumbered over the texts they use (sorted order kept; -1 stays -1)."""
-    sub = codes[rows]
+def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``rows`` (None: every row, in order) renumbered over the texts they use (sorted order kept;
+    -1 stays -1)."""
+    sub = codes if rows is None else codes[rows]
     used = np.bincount(sub[sub >= 0], minlength=len(uniq)) > 0
     renum = np.append(np.cumsum(used) - 1, np.int64(-1))
     return renum[sub], uniq[used]
@@ -67,10 +68,11 @@ def _stripped_text(col: pd.Series, rows: np.ndarray) -> pd.Series:
     return pd.Series(text.array.take(codes, allow_fill=True))
 
 
-def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray) -> pd.Series:
+def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray,
+                         every_row: bool = False) -> pd.Series:
     if factored is None:
         return pd.Series(pd.Categorical([None] * len(rows), categories=[]), dtype="category")
-    codes, uniq = _take_codes(*factored, rows)
+    codes, uniq = _take_codes(*factored, None if every_row else rows)
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype="string")))
 
 
@@ -311,7 +313,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             sched = sched[o]
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
 
-    act_codes, act_uniques = _take_codes(*act_f, rows)
+    act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     frame = pd.DataFrame({
         "case_id": pd.Categorical.from_codes(case_codes, categories=pd.Index(case_uniques, dtype="string")),
         "activity": pd.Categorical.from_codes(act_codes, categories=pd.Index(act_uniques, dtype="str")),
@@ -326,7 +328,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         "datetime64[ns]")).tz_localize("UTC")
     frame["end"] = pd.to_datetime(inst_end.view("datetime64[ns]")).tz_localize("UTC")
     for field in ("resource", "role"):
-        frame[field] = _categorical_or_null(coded[field]() if field in coded else None, rows)
+        frame[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
     if "outcome" in mapping:
         frame["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
     if sched is not None and (sched != nat).any():
@@ -336,7 +338,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         name = c if c not in taken else f"{c} (original)"
         col = raw[c] if identity else raw[c].iloc[rows]
         frame[name] = _maybe_numeric(col.reset_index(drop=True))
-    frame["_row"] = rows.astype(np.int64)
+    frame["_row"] = rows.astype(np.int64, copy=False)
 
     stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
     log = EventLog(frame, quarantine=quarantine, source=source, rows_in=rows_in, rows_used=rows_used,
