@@ -26,9 +26,18 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-__all__ = ["jit"]
+__all__ = ["jit", "jit_available"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def jit_available() -> bool:
+    """Whether Numba can be imported here (a platform without its wheels: callers use their array version)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def jit(fn: F) -> F:

@@ -165,3 +165,20 @@ def test_compiled_sweep_equals_the_array_version(seed: int, n: int, n_res: int, 
     args = (res, case, start, end.astype(np.int64), enabled_row, j, enabled, t1, t2, working, sk, n_res, 0.5)
     for want, got in zip(_contention_arrays(*args), _contention_sweep(*args), strict=True):
         assert np.array_equal(want, got)
+
+
+def test_large_log_path_and_no_numba_fallback_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a log large enough for the compiled sweep, and the same log on a platform without Numba
+    import flowopt.analysis._waits as w
+
+    g = generate_lending_log(800, seed=2, problems=("understaffed",))
+    monkeypatch.setattr(w, "_COMPILED_MIN_WAITS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RowsDroppedWarning)
+        compiled = compute_waits(flowopt.read_log(g.frame, g.config))
+        monkeypatch.setattr(w, "jit_available", lambda: False)
+        arrays = compute_waits(flowopt.read_log(g.frame, g.config))
+    assert compiled.causes_ns["contention"].sum() > 0
+    for cause in CAUSES:
+        assert np.array_equal(compiled.causes_ns[cause], arrays.causes_ns[cause])
+    assert np.array_equal(compiled.contention_basis, arrays.contention_basis)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowopt._jit import jit
+from flowopt._jit import jit, jit_available
 from flowopt._memo import PerObjectCache
 from flowopt._sorting import group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
@@ -220,9 +220,11 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     basis[r_j < 0] = 3
     # the compiled kernel pays for its first call (loading, or compiling once per machine) on large logs only;
     # both give the same numbers (tests/analysis/test_waits.py)
-    sweep = _contention_sweep if len(j) >= _COMPILED_MIN_WAITS else _contention_arrays
-    cont, prio, is_shared = sweep(res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk,
-                                  len(res_names), _MULTI_SHARE)
+    args = (res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk, len(res_names), _MULTI_SHARE)
+    if len(j) >= _COMPILED_MIN_WAITS and jit_available():
+        cont, prio, is_shared = _contention_sweep(*args)
+    else:  # small log, or no Numba on this platform: the same numbers by array operations
+        cont, prio, is_shared = _contention_arrays(*args)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
         basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = 1
