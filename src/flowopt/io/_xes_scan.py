@@ -134,9 +134,9 @@ def _mask(n: int) -> np.uint64:
 # --------------------------------------------------------------------------- bytes and prolog
 
 
-def _load(path: str) -> tuple[bytes, bool] | None:
-    """The whole (decompressed) file followed by ``_PAD``, and whether it was gzip; None when it cannot
-    be read or inflated (the expat reader then names the problem)."""
+def _load(path: str) -> bytes | None:
+    """The whole (decompressed) file followed by ``_PAD``; None when it cannot be read or inflated (the
+    expat reader then names the problem)."""
     try:
         if os.path.getsize(path) > _MAX_XML:
             return None
@@ -145,7 +145,7 @@ def _load(path: str) -> tuple[bytes, bool] | None:
     except OSError:
         return None
     if not raw.startswith(_GZIP_MAGIC):
-        return raw + _PAD, False
+        return raw + _PAD
     parts: list[bytes] = []
     rest = raw
     try:
@@ -162,7 +162,7 @@ def _load(path: str) -> tuple[bytes, bool] | None:
     if rest.strip(b"\0") or sum(map(len, parts)) > _MAX_XML:
         return None  # trailing garbage after the gzip members, or too large
     parts.append(_PAD)
-    return b"".join(parts), True
+    return b"".join(parts)
 
 
 _DECL = re.compile(rb'<\?xml(?:\s+version\s*=\s*(["\'])1\.0\1)'
@@ -607,10 +607,9 @@ def read_xes_scan(path: str | os.PathLike[str]) -> pd.DataFrame | None:
 
 
 def _read(name: str) -> pd.DataFrame | None:
-    loaded = _load(name)
-    if loaded is None:
+    data = _load(name)
+    if data is None:
         return None
-    data, _ = loaded
     root = _prolog_end(data)
     if root is None:
         return None
