@@ -70,4 +70,6 @@ def test_helper_thread_gives_the_same_document(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(su, "_THREADS_MIN_EVENTS", 0)
     threaded = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
     assert threaded == sequential
+    single = flowopt.analyze(flowopt.read_log(g.frame, g.config), {"analysis": {"threads": 1}}).to_json()
+    assert single == sequential  # [analysis] threads = 1: no helper threads, the same document
     assert json.loads(threaded)["findings"] and json.loads(threaded)["suggestions"]

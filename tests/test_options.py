@@ -82,3 +82,10 @@ def test_missing_and_invalid_toml(tmp_path) -> None:
 def test_wrong_type_of_config() -> None:
     with pytest.raises(ConfigError, match="must be None, a dict"):
         load_config(42)  # type: ignore[arg-type]
+
+
+def test_analysis_threads_must_be_positive() -> None:
+    assert load_config({"analysis": {"threads": 1}}).analysis.threads == 1
+    assert load_config(None).analysis.threads == 2
+    with pytest.raises(ConfigError, match="threads must be 1 or more"):
+        load_config({"analysis": {"threads": 0}})

@@ -135,6 +135,12 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     -------
     Analysis
 
+    Notes
+    -----
+    On logs of 200,000 events or more, ``analyze`` uses ``[analysis] threads`` threads (default 2): a helper
+    thread computes the sign-off and wait-cause tables while the graph and the other detectors run, and the
+    suggestions are estimated that many at a time. The result is the same as with ``threads = 1``.
+
     Examples
     --------
     >>> import flowopt
@@ -147,7 +153,8 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
 
     cfg = log.config if config is None else _merge(log.config, load_config(config))
     log.codes()  # computed once here, before a helper thread may need them
-    pool = ThreadPoolExecutor(max_workers=1) if len(log) >= _OVERLAP_MIN_EVENTS else None
+    overlap = len(log) >= _OVERLAP_MIN_EVENTS and cfg.analysis.threads > 1
+    pool = ThreadPoolExecutor(max_workers=1) if overlap else None
     try:
         # the helper thread fills the per-log caches of the two big intermediate tables while this thread
         # discovers the graph and runs the detectors that need neither; each detector that reads one of them

@@ -127,6 +127,7 @@ class AnalysisConfig:
     min_events: int = 30
     top_n: int = 10  # at most this many findings of each kind
     working_hours: tuple[int, int] | None = None  # (start hour, end hour); None: learned per resource
+    threads: int = 2  # threads analyze may use on logs of 200k+ events (1: one thread only)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -298,6 +299,9 @@ def load_config(config: Config | Mapping[str, Any] | str | os.PathLike[str] | No
                                       key="signoffs.outcome_pattern")
         if section == "read":
             _check_timezone(values.get("timezone", "UTC"), where)
+        if section == "analysis" and values.get("threads", 1) < 1:
+            raise ConfigError(f"{where}[analysis] threads must be 1 or more (1: no helper threads); got "
+                              f"{values['threads']}.", key="analysis.threads", path=source)
         kwargs[section] = cls(**values)
     return Config(**kwargs)
 

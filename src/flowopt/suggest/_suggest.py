@@ -56,7 +56,7 @@ _REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
 MIN_HOURS_PER_CASE = 0.05  # three minutes per case: below this a change is not worth proposing
-_THREADS_MIN_EVENTS = 200_000  # from this size the candidates are estimated by two threads
+_THREADS_MIN_EVENTS = 200_000  # from this size candidates are estimated by [analysis] threads threads
 MAX_REPLAY_CASES = 200_000  # larger logs are replayed on a seeded random sample of this many cases
 
 
@@ -100,8 +100,9 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
         except FlowoptError:
             return None  # the log cannot support an estimate for this change: leave it out
 
-    if len(log) >= _THREADS_MIN_EVENTS and len(cands) > 1:  # replays are array work: two threads overlap well
-        with ThreadPoolExecutor(max_workers=2) as pool:
+    threads = min(config.analysis.threads, len(cands))
+    if len(log) >= _THREADS_MIN_EVENTS and threads > 1:  # replays are array work: threads overlap well
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             estimates = list(pool.map(one, cands))
     else:
         estimates = [one(cand) for cand in cands]
