@@ -158,15 +158,16 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     try:
         # the helper thread fills the per-log caches of the two big intermediate tables while this thread
         # discovers the graph and runs the detectors that need neither; each detector that reads one of them
-        # first waits for it (then finds it cached; an error in the helper is raised here); the KPIs are
-        # computed by the helper while this thread estimates the suggestions
+        # first waits for it (then finds it cached; an error in the helper is raised here); then the helper
+        # computes the KPIs, the stage view and the variants while this thread works on
+        # the detectors and the suggestions
         ready = {} if pool is None else {
             "signoffs": pool.submit(lambda: signoff_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
         kpis = None if pool is None else pool.submit(compute_kpis, log, graph, cfg)
-        stages = discover_stages(log)
-        variants = discover_variants(log)
+        stages_f = None if pool is None else pool.submit(discover_stages, log)
+        variants_f = None if pool is None else pool.submit(discover_variants, log)
         per_detector: dict[str, list[Any]] = {}
         for name in sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d)):
             if name in _NEEDS and _NEEDS[name] in ready:
@@ -175,6 +176,8 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
         findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
         suggestions = suggest(log, findings, graph, cfg)
         kpi_values = compute_kpis(log, graph, cfg) if kpis is None else kpis.result()
+        stages = discover_stages(log) if stages_f is None else stages_f.result()
+        variants = discover_variants(log) if variants_f is None else variants_f.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
