@@ -53,7 +53,8 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) ->
     """Codes of ``rows`` (None: every row, in order) renumbered over the texts they use (sorted order kept;
     -1 stays -1)."""
     sub = codes if rows is None else codes[rows]
-    used = np.bincount(sub[sub >= 0], minlength=len(uniq)) > 0
+    known = sub >= 0
+    used = np.bincount(sub if known.all() else sub[known], minlength=len(uniq)) > 0
     renum = np.append(np.cumsum(used) - 1, np.int64(-1))
     return renum[sub], uniq[used]
 
@@ -88,8 +89,10 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
     out = np.zeros(len(raw), dtype=bool)
     if len(idx) < 2:
         return out, None
-    s = idx[group_time_order(case[idx], t[idx])]
-    same = (case[s[1:]] == case[s[:-1]]) & (t[s[1:]] == t[s[:-1]])
+    every = len(idx) == len(case)  # all rows (idx is then 0..n-1): no gathers needed
+    s = group_time_order(case, t) if every else idx[group_time_order(case[idx], t[idx])]
+    cs, ts = case[s], t[s]
+    same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
     in_run = np.zeros(len(s), dtype=bool)
     in_run[1:] |= same
     in_run[:-1] |= same
