@@ -115,8 +115,8 @@ def discover_variants(log: EventLog) -> Variants:
                                       "throughput_median_s", "throughput_p90_s"])
         return Variants(table=empty, case_variant=pd.Series(dtype="int64"))
     rep, inv = _unique_rows(h)
-    ct = case_table(log)
-    stats = group_stats(inv, ct["throughput_s"].to_numpy(), len(rep))
+    first, last = case_span(c.case_start, c.start, c.end)
+    stats = group_stats(inv, (last - first).astype(np.float64) / 1e9, len(rep))  # throughput, as in case_table
     names = np.array(c.activity_names, dtype=object)
     seqs = [tuple(names[c.activity[c.case_start[r]:c.case_start[r + 1]]]) for r in rep]
     table = pd.DataFrame({"_id": np.arange(len(rep)), "activities": seqs, "cases": stats.count,
