@@ -3,9 +3,10 @@
 :func:`jit` is :func:`numba.njit` with the settings every flowopt kernel uses: compiled once per machine
 and cached on disk (``cache=True``: the first call in a fresh environment compiles for about a second,
 later processes load the cached machine code), and run without holding the GIL (``nogil=True``), so a
-kernel can overlap other work in another thread. Kernels take and return NumPy arrays only, and do not
-call each other (the name a kernel is bound to is a plain Python function that compiles it on first use,
-so ``import flowopt`` does not import Numba).
+kernel can overlap other work in another thread. Where no cache folder is writable (a read-only install
+or container without a writable home), kernels are compiled in memory for each process instead. Kernels
+take and return NumPy arrays only, and do not call each other (the name a kernel is bound to is a plain
+Python function that compiles it on first use, so ``import flowopt`` does not import Numba).
 
 Examples
 --------
@@ -51,7 +52,13 @@ def jit(fn: F) -> F:
             import numba
 
             on_disk = fn.__code__.co_filename.endswith(".py")  # code typed at a prompt cannot be cached
-            compiled = numba.njit(cache=on_disk, nogil=True)(fn)
+            try:
+                compiled = numba.njit(cache=on_disk, nogil=True)(fn)
+                return compiled(*args)
+            except RuntimeError as exc:  # no writable cache folder (a read-only install or container)
+                if "cannot cache" not in str(exc):
+                    raise
+                compiled = numba.njit(cache=False, nogil=True)(fn)
         return compiled(*args)
 
     return cast(F, call)
