@@ -1,12 +1,12 @@
 """Compiled loops for the few kernels that cannot be written as whole-array NumPy operations.
 
-:func:`jit` is :func:`numba.njit` with the settings every flowopt kernel uses: compiled once per machine
-and cached on disk (``cache=True``: the first call in a fresh environment compiles, about ten seconds for
-the contention sweep; later processes load the cached machine code), and run without holding the GIL (``nogil=True``), so a
-kernel can overlap other work in another thread. Where no cache folder is writable (a read-only install
-or container without a writable home), kernels are compiled in memory for each process instead. Kernels
-take and return NumPy arrays only, and do not call each other (the name a kernel is bound to is a plain
-Python function that compiles it on first use, so ``import flowopt`` does not import Numba).
+:func:`jit` is :func:`numba.njit` with the settings every flowopt kernel uses: compiled once per machine and
+cached on disk (``cache=True``: the first call in a fresh environment compiles, about ten seconds for the
+contention sweep; later processes load the cached machine code), and run without holding the GIL
+(``nogil=True``), so a kernel can overlap other work in another thread. Where no cache folder is writable (a
+read-only install or container without a writable home), kernels are compiled in memory for each process
+instead. Kernels take and return NumPy arrays only, and do not call each other (the name a kernel is bound
+to is a plain Python function that compiles it on first use, so ``import flowopt`` does not import Numba).
 
 Examples
 --------
