@@ -42,12 +42,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flowopt.io import _xes as expat_reader
 
 __all__ = ["read_xes_scan"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_MAGIC = expat_reader._GZIP_MAGIC
 _PAD = b"\0" * 16  # so 8-byte windows past the last tag stay inside the buffer
 _PROLOG_MAX = 1 << 16
 
@@ -464,8 +466,6 @@ def _key_ids(data: bytes, words: np.ndarray, key_start: np.ndarray
 
 def _strings(full: np.ndarray, starts: np.ndarray, ends: np.ndarray, unescape: bool) -> Any:
     """The byte ranges ``starts[i]:ends[i]`` as one Arrow string array (no Python loop per value)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     lengths = ends - starts
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -489,8 +489,6 @@ def _typed_array(values: Any, kind: int) -> np.ndarray | None:
     """The values of an ``int``, ``float`` or ``boolean`` column as NumPy data, exactly as the expat
     reader's ``int()``/``float()``/``true``-``1`` parsing gives them; None when a value is in a form the
     Arrow cast might read otherwise (the expat reader then reads the file)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not pc.all(pc.match_substring_regex(values, f"^(?:{_VALUE_FORMS[kind]})$")).as_py():
         return None
@@ -505,7 +503,6 @@ def _typed_array(values: Any, kind: int) -> np.ndarray | None:
 def _column(values: Any, kind: int, index: np.ndarray) -> Any:
     """One column of the frame: ``values[index[row]]`` on every row, missing where ``index`` is -1,
     with the dtype the expat reader gives ``kind``; None when a typed value needs the expat reader."""
-    import pyarrow as pa
 
     missing = index < 0
     if kind not in (expat_reader._INT, expat_reader._FLOAT, expat_reader._BOOLEAN):
@@ -517,11 +514,10 @@ def _column(values: Any, kind: int, index: np.ndarray) -> Any:
         return None
     rows = data[np.where(missing, 0, index)] if len(data) else np.zeros(len(index), dtype=data.dtype)
     if kind == expat_reader._FLOAT:
-        return np.where(missing, np.nan, rows)
-    rows[missing] = 0
-    if kind == expat_reader._INT:
-        return pd.arrays.IntegerArray(rows, missing)
-    return pd.arrays.BooleanArray(rows, missing)
+        rows = np.where(missing, np.nan, rows)
+    else:
+        rows[missing] = 0
+    return expat_reader._to_pandas(rows, missing, kind)  # the expat reader's own dtypes
 
 
 def _frame(data: bytes, scan: _Scan) -> pd.DataFrame | None:
