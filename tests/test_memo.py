@@ -46,3 +46,18 @@ def test_racing_threads_compute_once() -> None:
     t.join()
     assert results == [7, 7]
     assert calls == 1
+
+
+def test_a_failed_computation_is_not_kept_and_is_retried() -> None:
+    cache: PerObjectCache[int] = PerObjectCache()
+    owner = object()
+
+    def fail() -> int:
+        raise ValueError("boom")
+
+    try:
+        cache.get(owner, "k", fail)
+    except ValueError:
+        pass
+    assert not cache._computing  # no lock left behind for the slot
+    assert cache.get(owner, "k", lambda: 3) == 3

@@ -48,10 +48,13 @@ class PerObjectCache(Generic[V]):
                 hit = self._entries.get(slot)
                 if hit is not None and hit[0] is owner:
                     return hit[1]
-            value = compute()
-            with self._lock:
-                if len(self._entries) >= self._size:
-                    self._entries.pop(next(iter(self._entries)))
-                self._entries[slot] = (owner, value)
-                self._computing.pop(slot, None)
+            try:
+                value = compute()
+                with self._lock:
+                    if len(self._entries) >= self._size:
+                        self._entries.pop(next(iter(self._entries)))
+                    self._entries[slot] = (owner, value)
+            finally:
+                with self._lock:  # also when compute() raised: no lock left behind for the slot
+                    self._computing.pop(slot, None)
         return value
