@@ -392,9 +392,9 @@ def _pair_counts(step: np.ndarray, col: pd.Series, k: int) -> list[dict[str, int
     width = len(labels)
     out: list[dict[str, int]] = [{} for _ in range(k)]
     keep = codes >= 0
-    key, cnt = np.unique(step[keep] * np.int64(width) + codes[keep], return_counts=True)
-    for kk, c in zip(key.tolist(), cnt.tolist(), strict=True):
-        out[kk // width][str(labels[kk % width])] = int(c)
+    counts = np.bincount(step[keep] * np.int64(width) + codes[keep], minlength=k * width)  # a small grid
+    for kk in np.flatnonzero(counts).tolist():
+        out[kk // width][str(labels[kk % width])] = int(counts[kk])
     return out
 
 
