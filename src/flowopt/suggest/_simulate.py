@@ -1,7 +1,10 @@
-"""Discrete-event simulation (SimPy) of a resource pool fitted to the log, run with and without a change.
+"""Queue simulation of a resource pool fitted to the log, run with and without a change.
 
 Used where queues matter (adding capacity, releasing batches into a busy pool): replaying the real
-cases cannot say how much shorter a queue gets with one more clerk, a simulation can.
+cases cannot say how much shorter a queue gets with one more clerk, a simulation can. The pool is a
+first-come first-served multi-server queue, simulated event by event by its closed-form recursion
+(:func:`fifo_starts`, equal float for float to a SimPy discrete-event run of the same queue, which the
+tests use as the reference; about 100 times faster).
 
 What is learned from the log
 ----------------------------
@@ -37,10 +40,10 @@ Examples
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
@@ -56,36 +59,44 @@ from flowopt.suggest._replay import (
 )
 from flowopt.suggest._types import Saving
 
-__all__ = ["PoolSimulation", "fifo_simpy", "simulate_capacity"]
+__all__ = ["PoolSimulation", "fifo_starts", "simulate_capacity"]
 
 _NS = 1e9
 
 
-def fifo_simpy(arrival: np.ndarray, service: np.ndarray, servers: int) -> np.ndarray:
-    """Start times of jobs served first-come first-served by ``servers`` identical servers (a SimPy run).
+def fifo_starts(arrival: np.ndarray, service: np.ndarray, servers: int) -> np.ndarray:
+    """Start times of jobs served first-come first-served by ``servers`` identical servers.
+
+    The multi-server FIFO queue in closed form (the Kiefer-Wolfowitz recursion): in order of arrival (ties
+    in input order), each job starts at the later of its arrival and the moment the first server comes
+    free, and holds that server for its service time. This is exactly what a discrete-event run of the
+    same queue gives (SimPy's ``Resource``, the reference the tests compare it with, float for float)
+    at a tiny fraction of the cost: one heap operation per job instead of a scheduler round trip.
 
     Examples
     --------
-    >>> fifo_simpy(np.array([0.0, 0.0, 0.0]), np.array([2.0, 2.0, 2.0]), 2).tolist()
+    >>> fifo_starts(np.array([0.0, 0.0, 0.0]), np.array([2.0, 2.0, 2.0]), 2).tolist()
     [0.0, 0.0, 2.0]
+    >>> fifo_starts(np.array([5.0, 0.0, 1.0]), np.array([1.0, 3.0, 1.0]), 1).tolist()
+    [5.0, 0.0, 3.0]
     """
-    env = simpy.Environment()
-    pool = simpy.Resource(env, capacity=max(1, int(servers)))
-    start = np.empty(arrival.shape[0])
+    n = arrival.shape[0]
+    start = np.empty(n)
+    if n == 0:
+        return start
     order = np.argsort(arrival, kind="stable")
-
-    def job(k: int, a: float, s: float):  # type: ignore[no-untyped-def]
-        yield env.timeout(a)
-        with pool.request() as req:
-            yield req
-            start[k] = env.now
-            yield env.timeout(s)
-
-    t0 = float(arrival[order[0]]) if arrival.shape[0] else 0.0
-    for k in order:  # one SimPy process per job (bounded by max_jobs)
-        env.process(job(int(k), float(arrival[k] - t0), float(service[k])))
-    env.run()
-    return start + t0
+    t0 = float(arrival[order[0]])
+    # the same shifted clock a simulation starting at the first arrival keeps (same floats)
+    arr = (arrival[order] - t0).tolist()
+    svc = service[order].astype(np.float64).tolist()
+    free = [0.0] * max(1, int(servers))  # a heap of the moments each server comes free
+    out = [0.0] * n
+    for k in range(n):  # bounded by max_jobs: a few thousand heap operations
+        begin = max(arr[k], free[0])
+        out[k] = begin
+        heapq.heapreplace(free, begin + svc[k])
+    start[order] = np.asarray(out) + t0
+    return start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,7 +245,7 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
                 sel = np.flatnonzero(acts == code)
                 s[sel] = service[sel][rng.integers(0, sel.shape[0], size=sel.shape[0])]
         wb = _with_blockers(arr, s, servers, blockers) - arr
-        wa = fifo_simpy(arr, s, after) - arr
+        wa = fifo_starts(arr, s, after) - arr
         wb_all.append(wb.mean())
         wa_all.append(wa.mean())
         cut = np.maximum(wb - wa, 0.0)
@@ -253,11 +264,11 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
 def _with_blockers(arrival: np.ndarray, service: np.ndarray, servers: int, busy_until: np.ndarray) -> np.ndarray:
     """Start times when some servers are still busy (until ``busy_until``) as the window opens."""
     if busy_until.shape[0] == 0:
-        return fifo_simpy(arrival, service, servers)
+        return fifo_starts(arrival, service, servers)
     t_open = float(arrival.min()) - 1.0
     arr = np.concatenate([np.full(busy_until.shape[0], t_open), arrival])
     svc = np.concatenate([np.maximum(busy_until - t_open, 0.0), service])
-    return fifo_simpy(arr, svc, servers)[busy_until.shape[0]:]
+    return fifo_starts(arr, svc, servers)[busy_until.shape[0]:]
 
 
 def _replay_cut(a: CaseArrays, cals: list[WeekCalendar | None], rows: np.ndarray, cut_w: np.ndarray,

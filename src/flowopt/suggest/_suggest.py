@@ -2,7 +2,7 @@
 
 The catalogue (:mod:`._catalogue`) turns findings into candidate changes; this module estimates each
 one by counterfactual replay of every case (:mod:`._replay`) or, where queues decide the outcome
-(``capacity``), by a SimPy simulation fitted to the log (:mod:`._simulate`) whose per-job wait
+(``capacity``), by a queue simulation fitted to the log (:mod:`._simulate`) whose per-job wait
 changes are replayed through the cases. A candidate whose saving cannot be estimated from the log
 (no matching events, no resources to simulate) is left out rather than given an invented number.
 
