@@ -107,7 +107,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = _read_parquet_file(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
+        table = None  # read_table below raises the error users know, or reads what this route could not
+    try:
+        if table is None:
+            table = pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise LogReadError(f"{path}: not a readable Parquet file ({exc}). Check that the file is complete "
                            "and really Parquet.", path=str(path)) from None
@@ -115,3 +120,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise EmptyLogError(f"{path}: the Parquet file has no rows.", source=str(path))
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
     return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _read_parquet_file(path: Path) -> Any:
+    """``pyarrow.parquet.read_table(path)`` for one local file, without the dataset machinery.
+
+    The same reader and options ``read_table`` itself falls back to when ``pyarrow.dataset`` is missing
+    (so the same table), but the dataset route's first call in a process costs about half a second on top
+    of the read.
+    """
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=True) as pf:
+        return pf.read(use_threads=True, use_pandas_metadata=False)
