@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.errors import ParameterError
+from flowopt.suggest import _replay as replay_module
 from flowopt.suggest._replay import (
+    CaseArrays,
     WeekCalendar,
+    _retime,
     case_arrays,
     learn_calendars,
     next_weekday_release,
@@ -152,3 +157,45 @@ def test_saving_fields_and_costs() -> None:
     assert s.throughput_p90_change_pct is not None and s.throughput_p90_change_pct < 0
     assert s.period_days == pytest.approx(0.5)
     assert replay_remove(_log(CHAIN), ["B"]).saving().cost_total is None
+
+
+@pytest.fixture(scope="module")
+def office_arrays() -> tuple[CaseArrays, list[WeekCalendar | None]]:
+    from flowopt.datasets import generate_lending_log
+
+    g = generate_lending_log(250, seed=9, problems=["rework", "batching", "sequential_signoffs"])
+    a = case_arrays(flowopt.read_log(g.frame, g.config))
+    return a, learn_calendars(a, min_events=20)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["drop", "advance", "run", "all"]))
+def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArrays, list[WeekCalendar | None]],
+                                                    seed: int, change: str) -> None:
+    """The compiled case-by-case re-timing gives the array version's times float for float."""
+    a, cals = office_arrays
+    assert any(c is not None for c in cals)  # the calendar arithmetic is exercised
+    rng = np.random.default_rng(seed)
+    m = a.end.shape[0]
+    kw: dict[str, np.ndarray] = {}
+    if change in ("drop", "all"):
+        kw["drop"] = rng.random(m) < rng.uniform(0.01, 0.3)
+    if change in ("advance", "all"):
+        kw["advance"] = np.where(rng.random(m) < 0.2, rng.exponential(30_000.0, m), 0.0)
+    if change in ("run", "all"):  # runs of 2-3 consecutive events of one case, as replay_parallel builds them
+        run = np.full(m, -1, dtype=np.int64)
+        for k, i in enumerate(np.flatnonzero(rng.random(m) < 0.08)):
+            j = min(int(i) + int(rng.integers(2, 4)), int(a.bounds[a.case[i] + 1]))
+            if (run[i:j] < 0).all():
+                run[i:j] = k
+        kw["run"] = run
+    ref = _retime(a, calendars=cals, **kw)  # below the size threshold: the array version
+    old = replay_module._COMPILED_MIN_ROWS
+    replay_module._COMPILED_MIN_ROWS = 0
+    try:
+        got = _retime(a, calendars=cals, **kw)
+    finally:
+        replay_module._COMPILED_MIN_ROWS = old
+    for x, y in zip(ref, got, strict=True):
+        assert np.array_equal(x, y, equal_nan=True)
+

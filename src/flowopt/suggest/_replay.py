@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from flowopt._jit import jit, jit_available
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
@@ -370,6 +371,11 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     n = a.n_cases
     hit = np.zeros(n, dtype=bool)
     hit[a.case[touched]] = True
+    if not release.any() and m >= _COMPILED_MIN_ROWS and jit_available():
+        masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168)
+        _retime_cases(hit, a.bounds, a.begin, a.end, a.act.astype(np.int64), drop, run, advance, cal_idx, masks,
+                      off, begin, end)
+        return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
     # positions are small: a 16-bit stable sort is a radix sort (same order as any stable sort)
@@ -419,6 +425,82 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         rm = run_max[c[ends_run]]
         ready_new[c[ends_run]] = np.where(np.isfinite(rm), rm, run_start[c[ends_run]])
     return begin, end, keep
+
+
+_COMPILED_MIN_ROWS = 100_000  # events from which the compiled re-timing is used (below: the array version)
+
+
+@jit
+def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray,
+                  drop: np.ndarray, run: np.ndarray, advance: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray,
+                  off: float, begin: np.ndarray, end: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`_retime` without ``release``, one case after another (writes ``begin``/``end`` in place).
+
+    The same arithmetic, operation for operation, as the position-by-position array version (which the
+    tests compare it with float for float): a case's events are re-timed in order, each keeping its own
+    wait (on its activity's calendar, ``masks[cal_idx[act]]``) and service after the new end of whatever
+    precedes it.
+    """
+    n_cals = masks.shape[0]
+    rank = np.zeros((n_cals, 169), dtype=np.int64)  # working hours before each hour of the week
+    hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
+    n_hours = np.zeros(n_cals, dtype=np.int64)
+    for j in range(n_cals):
+        for h in range(168):
+            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
+            if masks[j, h]:
+                hours[j, n_hours[j]] = h
+                n_hours[j] += 1
+    week_s = 7 * 86_400.0
+    monday = 3 * 86_400.0
+    hour = 3_600.0
+
+    def to_work(ci: int, t: float) -> float:  # WeekCalendar.to_work
+        tm = t + monday
+        wk = np.floor(tm / week_s)
+        sec = tm - wk * week_s
+        h = min(int(sec // hour), 167)
+        return float(wk * rank[ci, 168] * hour + rank[ci, h] * hour + ((sec - h * hour) if masks[ci, h] else 0.0))
+
+    for c in range(hit.shape[0]):
+        if not hit[c]:
+            continue
+        lo = bounds[c]
+        hi = bounds[c + 1]
+        ready_new = end[lo]
+        run_start = 0.0
+        run_max = -np.inf
+        for i in range(lo + 1, hi):
+            in_run = run[i] >= 0
+            if in_run and run[i - 1] != run[i]:
+                run_start = ready_new
+                run_max = -np.inf
+            rn = run_start if in_run else ready_new
+            old_ready = a_end[i - 1]
+            nb = a_begin[i] + (rn - old_ready)
+            ci = cal_idx[act[i]]
+            if ci >= 0 and a_begin[i] >= old_ready and rn != old_ready:
+                wg = to_work(ci, a_begin[i] + off) - to_work(ci, old_ready + off)
+                w = to_work(ci, rn + off) + wg  # then WeekCalendar.from_work
+                per_week = n_hours[ci] * hour
+                wk = np.floor(w / per_week)
+                r = w - wk * per_week
+                jh = min(int(r // hour), int(n_hours[ci]) - 1)
+                nb = wk * week_s + hours[ci, jh] * hour + (r - jh * hour) - monday - off
+            cap = a_begin[i] - advance[i]
+            if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
+                nb = cap if (cap < nb or np.isnan(cap)) else nb
+            ne = nb + (a_end[i] - a_begin[i])
+            begin[i] = nb
+            end[i] = ne
+            live = not drop[i]
+            if live and in_run and (ne > run_max or np.isnan(ne)) and not np.isnan(run_max):  # np.maximum
+                run_max = ne
+            if live and not in_run:
+                ready_new = ne
+            nxt = run[i + 1] if i + 1 < hi else -2
+            if in_run and nxt != run[i]:
+                ready_new = run_max if np.isfinite(run_max) else run_start
 
 
 def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray | None = None,
