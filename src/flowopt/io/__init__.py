@@ -7,6 +7,6 @@ canonical :class:`~flowopt.log.EventLog`.
 from __future__ import annotations
 
 from flowopt.io._detect import FIELDS, detect_columns
-from flowopt.io._sources import RawSource, read_raw
+from flowopt.io._sources import RawSource, read_raw, read_raw_typed
 
-__all__ = ["FIELDS", "RawSource", "detect_columns", "read_raw"]
+__all__ = ["FIELDS", "RawSource", "detect_columns", "read_raw", "read_raw_typed"]

@@ -13,17 +13,19 @@ import io
 import os
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flowopt.errors import EmptyLogError, LogReadError
 
-__all__ = ["RawTable", "read_csv_frame"]
+__all__ = ["RawTable", "read_csv_frame", "read_csv_typed"]
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
@@ -37,6 +39,7 @@ class RawTable:
     malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"row": [], "text": []}))
     encoding: str = "utf-8"
     delimiter: str = ","
+    text_columns: pd.DataFrame | None = None  # typed reads: no rows, each column as the text read gives it
 
 
 def _head_bytes(path: Path) -> tuple[bytes, bool]:
@@ -98,6 +101,49 @@ def _sniff_delimiter(text: str, wanted: str | None) -> str:
         return best if counts[best] > 0 else ","
 
 
+@dataclass(frozen=True, slots=True)
+class _Sniffed:
+    """What the first bytes of a delimited file tell: compression, encoding, delimiter, column names."""
+
+    path: Path
+    compressed: bool
+    encoding: str
+    delimiter: str
+    names: list[str]
+    blank: int  # blank lines before the header (pyarrow counts them)
+    head: str  # the decoded first bytes (header and the first rows)
+
+
+def _sniff(p: Path, delimiter: str | None, encoding: str | None) -> _Sniffed:
+    """Sniff ``p``'s encoding, delimiter and header from its first bytes.
+
+    Raises
+    ------
+    EmptyLogError, LogReadError
+        No header at all, binary data, or a corrupt gzip stream.
+    """
+    head, compressed = _head_bytes(p)
+    if not head.strip():
+        raise EmptyLogError(f"{p} is empty: there is no header and no data. Export the log again.", source=str(p))
+    if _looks_binary(head):
+        raise LogReadError(f"{p} does not look like a text (CSV) file: it contains binary data. If it is a "
+                           "Parquet or XES file, give it the matching extension (.parquet, .xes, .xes.gz).",
+                           path=str(p))
+    enc = _pick_encoding(head, p, encoding)
+    if encoding is None and enc != "utf-8" and _has_utf8_text(head):
+        enc = "utf-8"  # UTF-8 rows next to legacy-encoded ones: the mixed-encoding path below decodes row by row
+    text_head = head.decode(enc, errors="replace")
+    text_head = text_head.removeprefix("\ufeff")
+    delim = _sniff_delimiter(text_head, delimiter)
+
+    lines = text_head.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # pyarrow's line ends
+    blank = next((i for i, ln in enumerate(lines) if ln.strip()), 0)  # leading blank lines: pyarrow counts them
+    header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
+    names = _dedupe_names([h.strip() for h in header_line])
+    return _Sniffed(path=p, compressed=compressed, encoding=enc, delimiter=delim, names=names, blank=blank,
+                    head=text_head)
+
+
 def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None,
                    encoding: str | None = None) -> RawTable:
     """Read a delimited file into a :class:`RawTable` of strings (missing cells are ``None``).
@@ -118,20 +164,9 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
     EmptyLogError
         The file has no header or no data rows.
     """
-    p = Path(path)
-    head, compressed = _head_bytes(p)
-    if not head.strip():
-        raise EmptyLogError(f"{p} is empty: there is no header and no data. Export the log again.", source=str(p))
-    if _looks_binary(head):
-        raise LogReadError(f"{p} does not look like a text (CSV) file: it contains binary data. If it is a "
-                           "Parquet or XES file, give it the matching extension (.parquet, .xes, .xes.gz).",
-                           path=str(p))
-    enc = _pick_encoding(head, p, encoding)
-    if encoding is None and enc != "utf-8" and _has_utf8_text(head):
-        enc = "utf-8"  # UTF-8 rows next to legacy-encoded ones: the mixed-encoding path below decodes row by row
-    text_head = head.decode(enc, errors="replace")
-    text_head = text_head.removeprefix("\ufeff")
-    delim = _sniff_delimiter(text_head, delimiter)
+    sniffed = _sniff(Path(path), delimiter, encoding)
+    p, compressed, enc, delim = sniffed.path, sniffed.compressed, sniffed.encoding, sniffed.delimiter
+    names, blank = sniffed.names, sniffed.blank
 
     malformed: list[tuple[int, str]] = []
 
@@ -144,11 +179,6 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
         malformed.append((int(row.number) - 1 if row.number is not None else -1, text))
         return "skip"
 
-    lines = text_head.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # pyarrow's line ends
-    blank = next((i for i, ln in enumerate(lines) if ln.strip()), 0)  # leading blank lines: pyarrow counts them
-    header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
-    names = [h.strip() for h in header_line]
-    names = _dedupe_names(names)
     # pyarrow decodes a malformed row's text before calling our handler; when that row holds bytes the
     # encoding cannot decode, the failure is reported through sys.unraisablehook and the read fails with a
     # parse error. Capture it here: the mixed-encoding path below then decodes the file row by row.
@@ -297,3 +327,87 @@ def _dedupe_names(names: list[str]) -> list[str]:
             seen[n] = 0
         out.append(n)
     return out
+
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+_TIME_KINDS = (pa.timestamp("us", tz="UTC"), pa.timestamp("us"))  # ISO 8601 with a zone; without one
+_TYPED_BLOCK = 1 << 22
+
+
+def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tuple[list[str], list[str]] | None], *,
+                   delimiter: str | None = None, encoding: str | None = None) -> RawTable | None:
+    """An optimistic, typed read of a clean delimited file: None whenever it would not match the text read.
+
+    ``pick(column names)`` returns the columns to read dictionary-encoded (as categories: the same texts,
+    coded once per distinct value) and the columns holding timestamps, or None to give up. A timestamp
+    column is read as an Arrow timestamp (microseconds, UTC for ISO 8601 with a zone, naive without one)
+    when the first rows read that way, else as text. Every other column is text, as :func:`read_csv_frame`
+    reads it. Values are exactly the text read's: Arrow's CSV converters use the same parsers as its casts,
+    and ``""`` is missing in both.
+
+    Returns None (the caller then reads the text with :func:`read_csv_frame`) when ``pick`` gives up, a
+    value does not convert, a row has the wrong number of fields, the file has no data rows, or anything
+    else goes wrong; ``text_columns`` of the result is an empty frame with the text read's dtypes.
+    """
+    try:
+        sniffed = _sniff(Path(path), delimiter, encoding)
+    except (EmptyLogError, LogReadError):
+        return None
+    chosen = pick(sniffed.names)
+    if chosen is None:
+        return None
+    categorical, times = chosen
+    types: dict[str, pa.DataType] = {n: pa.string() for n in sniffed.names}
+    types.update({c: _DICT for c in categorical if c in types})
+    for c, kind in _time_kinds(sniffed, [c for c in times if c in types]).items():
+        types[c] = kind
+    read_opts = pacsv.ReadOptions(encoding=sniffed.encoding if sniffed.encoding != "utf-8" else "utf8",
+                                  column_names=sniffed.names, skip_rows=sniffed.blank + 1, block_size=_TYPED_BLOCK)
+    parse = pacsv.ParseOptions(delimiter=sniffed.delimiter)  # no invalid-row handler: a malformed row fails the read
+    source: Any = gzip.open(sniffed.path, "rb") if sniffed.compressed else str(sniffed.path)  # noqa: SIM115
+    try:
+        table = pacsv.read_csv(source, read_options=read_opts, parse_options=parse,
+                               convert_options=_convert(types))
+    except (pa.ArrowException, OSError, EOFError, zlib.error, UnicodeError):
+        return None
+    finally:
+        if sniffed.compressed:
+            source.close()
+    if table.num_rows == 0:
+        return None
+    text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
+    return RawTable(frame=table.to_pandas(types_mapper=_str_mapper), encoding=sniffed.encoding,
+                    delimiter=sniffed.delimiter, text_columns=text)
+
+
+def _convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
+                                quoted_strings_can_be_null=True)
+
+
+def _time_kinds(sniffed: _Sniffed, columns: list[str]) -> dict[str, pa.DataType]:
+    """The timestamp type each of ``columns`` reads as in the file's first rows (columns that read as
+    neither kind are left out). Only a guess for speed: the full read checks every value."""
+    if not columns:
+        return {}
+    lines = sniffed.head.replace("\r\n", "\n").replace("\r", "\n").split("\n")[sniffed.blank + 1:-1][:2000]
+    try:
+        sample = pacsv.read_csv(io.BytesIO("\n".join(lines).encode("utf-8")),
+                                read_options=pacsv.ReadOptions(column_names=sniffed.names, use_threads=False),
+                                parse_options=pacsv.ParseOptions(delimiter=sniffed.delimiter),
+                                convert_options=_convert({c: pa.string() for c in columns}))
+    except pa.ArrowException:
+        return {}
+    kinds: dict[str, pa.DataType] = {}
+    for c in columns:
+        col = sample.column(c)
+        if col.null_count == len(col):
+            continue
+        for kind in _TIME_KINDS:
+            try:
+                pc.cast(col, kind)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            kinds[c] = kind
+            break
+    return kinds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
-from flowopt.io._csv import read_csv_frame
+from flowopt.io._csv import read_csv_frame, read_csv_typed
 from flowopt.options import ReadConfig
 
-__all__ = ["RawSource", "read_raw"]
+__all__ = ["RawSource", "read_raw", "read_raw_typed"]
 
 _FORMATS = "CSV (.csv, .csv.gz, .tsv, .txt), Parquet (.parquet, .pq), XES (.xes, .xes.gz) or a pandas DataFrame"
 
@@ -26,6 +27,7 @@ class RawSource:
     name: str
     kind: str  # csv | parquet | xes | dataframe | pm4py
     malformed: pd.DataFrame | None = None
+    text_columns: pd.DataFrame | None = None  # typed reads: no rows, each column with the text read's dtype
 
 
 def _kind_from_bytes(path: Path) -> str | None:
@@ -101,6 +103,29 @@ def read_raw(source: Any, read: ReadConfig) -> RawSource:
         raise EmptyLogError(f"{path}: the XES file has no events.", source=str(path))
     return RawSource(frame=frame, name=str(path), kind="xes")
 
+
+def read_raw_typed(source: Any, read: ReadConfig,
+                   pick: Callable[[list[str]], tuple[list[str], list[str]] | None]) -> RawSource | None:
+    """An optimistic typed read of a CSV file (see :func:`flowopt.io._csv.read_csv_typed`), or None.
+
+    None for anything but a readable CSV file that reads typed as it stands: the caller then uses
+    :func:`read_raw`, which also raises the errors. ``pick(column names)`` returns the columns to read as
+    categories and the timestamp columns (or None to give up).
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    path = Path(source)
+    try:
+        if not path.is_file() or path.stat().st_size == 0 or _kind(path) != "csv" \
+                or _kind_from_bytes(path) == "parquet":
+            return None
+    except (OSError, UnsupportedFormatError, LogReadError):
+        return None
+    table = read_csv_typed(path, pick, delimiter=read.delimiter, encoding=read.encoding)
+    if table is None:
+        return None
+    return RawSource(frame=table.frame, name=str(path), kind="csv", malformed=table.malformed,
+                     text_columns=table.text_columns)
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa

@@ -19,7 +19,7 @@ from flowopt.log._stages import classify_activities
 from flowopt.log._timestamps import parse_timestamps
 from flowopt.options import Config
 
-__all__ = ["build_log"]
+__all__ = ["build_clean_log", "build_log"]
 
 _R = list(QuarantineReason)
 _CODE = {r: i + 1 for i, r in enumerate(_R)}
@@ -154,9 +154,28 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     one codes the case ids and parses the timestamps (the work runs in Arrow/NumPy, mostly without the
     GIL); results are used in the same order as without it, so the output is the same.
     """
+    log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None)
+    assert log is not None  # only a clean build gives up
+    return log
+
+
+def build_clean_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
+                    text_columns: pd.DataFrame) -> EventLog | None:
+    """:func:`build_log` of rows read typed (categories, timestamps), or None as soon as a row would be
+    quarantined: the quarantine must show each row's text as read, which only the text read keeps.
+
+    ``text_columns`` has ``raw``'s columns with the text read's dtypes and no rows (the empty quarantine's
+    columns). When this returns a log, it is the log :func:`build_log` builds from the text read.
+    """
+    return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns)
+
+
+def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
+               malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None) -> EventLog | None:
     pool = ThreadPoolExecutor(max_workers=1) if len(raw) >= _THREAD_MIN_ROWS else None
     try:
-        return _build_log(raw, mapping, config, source=source, malformed=malformed, pool=pool)
+        return _build_log(raw, mapping, config, source=source, malformed=malformed, pool=pool,
+                          text_columns=text_columns)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -170,7 +189,9 @@ def _later(pool: ThreadPoolExecutor | None, col: pd.Series) -> Callable[[], tupl
 
 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
-               malformed: pd.DataFrame | None, pool: ThreadPoolExecutor | None) -> EventLog:
+               malformed: pd.DataFrame | None, pool: ThreadPoolExecutor | None,
+               text_columns: pd.DataFrame | None) -> EventLog | None:
+    """The log; None when ``text_columns`` is given (a clean build) and some row would be quarantined."""
     n = len(raw)
     raw = raw.reset_index(drop=True)
     reason = np.zeros(n, dtype=np.int8)
@@ -284,7 +305,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         sched = None
         rows_used = len(rows)
 
-    quarantine = _quarantine_frame(raw, reason, detail, malformed)
+    if text_columns is not None and (reason.any() or (malformed is not None and len(malformed))):
+        return None
+    quarantine = _quarantine_frame(raw if text_columns is None else text_columns, reason, detail, malformed)
     rows_in = n + (0 if malformed is None else len(malformed))
 
     if len(rows) == 0:

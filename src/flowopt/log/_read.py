@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from flowopt.io import detect_columns, read_raw
-from flowopt.log._build import build_log
+from flowopt.errors import FlowoptError
+from flowopt.io import detect_columns, read_raw, read_raw_typed
+from flowopt.log._build import build_clean_log, build_log
 from flowopt.log._eventlog import EventLog
 from flowopt.options import Config, load_config
 
@@ -57,9 +58,42 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
     (2, 1, ['unparseable timestamp'])
     """
     cfg = load_config(config)
+    typed = _read_typed(source, cfg)
+    if typed is not None:
+        return typed
     raw = read_raw(source, cfg.read)
     mapping = detect_columns(list(map(str, raw.frame.columns)), cfg.columns, source=raw.name)
     frame = raw.frame
     if raw.kind in ("dataframe", "pm4py"):
         frame = frame.rename(columns=str)  # a renamed view; the caller's frame is never modified
     return build_log(frame, mapping, cfg, source=raw.name, malformed=raw.malformed)
+
+
+_CATEGORY_FIELDS = ("case", "activity", "resource", "role", "outcome")
+_TIME_FIELDS = ("start", "end", "timestamp")
+
+
+def _read_typed(source: Any, cfg: Config) -> EventLog | None:
+    """The log of a clean CSV file read typed: ids as categories, ISO 8601 times as timestamps, so no text is
+    parsed row by row. None — and the caller reads the text — for any other source, or as soon as the typed
+    read or a row falls outside what it handles (a value that does not convert, a malformed row, any row the
+    log would quarantine: the quarantine shows the text as read). When it returns a log, that log is the one
+    the text read builds (tests/io/test_read_fast.py compares them)."""
+    mapping: dict[str, str] = {}
+
+    def pick(names: list[str]) -> tuple[list[str], list[str]] | None:
+        try:
+            mapping.update(detect_columns(names, cfg.columns, source=str(source)))
+        except FlowoptError:
+            return None
+        categories = [mapping[f] for f in _CATEGORY_FIELDS if f in mapping]
+        times = [mapping[f] for f in _TIME_FIELDS if f in mapping]
+        return None if set(categories) & set(times) else (categories, times)
+
+    try:
+        raw = read_raw_typed(source, cfg.read, pick)
+        if raw is None or raw.text_columns is None:
+            return None
+        return build_clean_log(raw.frame, mapping, cfg, source=raw.name, text_columns=raw.text_columns)
+    except Exception:  # noqa: BLE001 - anything unexpected: the text read decides (and raises its own errors)
+        return None
