@@ -137,9 +137,10 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
 
     Notes
     -----
-    On logs of 200,000 events or more, ``analyze`` uses ``[analysis] threads`` threads (default 2): a helper
-    thread computes the sign-off and wait-cause tables while the graph and the other detectors run, and the
-    suggestions are estimated that many at a time. The result is the same as with ``threads = 1``.
+    On logs of 200,000 events or more, ``analyze`` uses ``[analysis] threads`` threads (default 2): they
+    compute the sign-off and wait-cause tables while the graph is discovered, then run the detectors, the
+    KPIs, the stage view and the variants side by side, and estimate the suggestions that many at a time.
+    The result is the same as with ``threads = 1``.
 
     Examples
     --------
@@ -154,30 +155,37 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     cfg = log.config if config is None else _merge(log.config, load_config(config))
     log.codes()  # computed once here, before a helper thread may need them
     overlap = len(log) >= _OVERLAP_MIN_EVENTS and cfg.analysis.threads > 1
-    pool = ThreadPoolExecutor(max_workers=1) if overlap else None
+    pool = ThreadPoolExecutor(max_workers=cfg.analysis.threads) if overlap else None
     try:
-        # the helper thread fills the per-log caches of the two big intermediate tables while this thread
-        # discovers the graph and runs the detectors that need neither; each detector that reads one of them
-        # first waits for it (then finds it cached; an error in the helper is raised here); then the helper
-        # computes the KPIs, the stage view and the variants while this thread works on
-        # the detectors and the suggestions
+        # the pool first computes the two big intermediate tables (cached per log) while this thread discovers
+        # the graph; then it runs the detectors, the KPIs, the stage view and the variants, each detector
+        # that reads one of the tables waiting for it first (submitted earlier, so already running: no
+        # deadlock); results are gathered in a fixed order, so the document does not depend on timing
         ready = {} if pool is None else {
             "signoffs": pool.submit(lambda: signoff_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
-        kpis = None if pool is None else pool.submit(compute_kpis, log, graph, cfg)
-        stages_f = None if pool is None else pool.submit(discover_stages, log)
-        variants_f = None if pool is None else pool.submit(discover_variants, log)
-        per_detector: dict[str, list[Any]] = {}
-        for name in sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d)):
+        order = sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d))
+
+        def detect(name: str) -> list[Any]:
             if name in _NEEDS and _NEEDS[name] in ready:
                 ready[_NEEDS[name]].result()
-            per_detector[name] = DETECTORS[name](log, graph, cfg)
+            return list(DETECTORS[name](log, graph, cfg))
+
+        if pool is None:
+            per_detector = {name: detect(name) for name in order}
+        else:
+            running = {name: pool.submit(detect, name) for name in order}
+            kpis = pool.submit(compute_kpis, log, graph, cfg)
+            stages_f = pool.submit(discover_stages, log)
+            variants_f = pool.submit(discover_variants, log)
+            per_detector = {name: running[name].result() for name in order}
         findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
         suggestions = suggest(log, findings, graph, cfg)
-        kpi_values = compute_kpis(log, graph, cfg) if kpis is None else kpis.result()
-        stages = discover_stages(log) if stages_f is None else stages_f.result()
-        variants = discover_variants(log) if variants_f is None else variants_f.result()
+        if pool is None:
+            kpi_values, stages, variants = compute_kpis(log, graph, cfg), discover_stages(log), discover_variants(log)
+        else:
+            kpi_values, stages, variants = kpis.result(), stages_f.result(), variants_f.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

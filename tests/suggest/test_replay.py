@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from flowopt.errors import ParameterError
 from flowopt.suggest import _replay as replay_module
 from flowopt.suggest._replay import (
     CaseArrays,
+    ReleaseRule,
     WeekCalendar,
     _retime,
     case_arrays,
@@ -169,7 +172,7 @@ def office_arrays() -> tuple[CaseArrays, list[WeekCalendar | None]]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from(["drop", "advance", "run", "all"]))
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["drop", "advance", "run", "immediate", "daily", "all"]))
 def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArrays, list[WeekCalendar | None]],
                                                     seed: int, change: str) -> None:
     """The compiled case-by-case re-timing gives the array version's times float for float."""
@@ -177,7 +180,7 @@ def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArr
     assert any(c is not None for c in cals)  # the calendar arithmetic is exercised
     rng = np.random.default_rng(seed)
     m = a.end.shape[0]
-    kw: dict[str, np.ndarray] = {}
+    kw: dict[str, Any] = {}
     if change in ("drop", "all"):
         kw["drop"] = rng.random(m) < rng.uniform(0.01, 0.3)
     if change in ("advance", "all"):
@@ -189,6 +192,11 @@ def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArr
             if (run[i:j] < 0).all():
                 run[i:j] = k
         kw["run"] = run
+    if change in ("immediate", "daily", "all"):
+        kw["release"] = rng.random(m) < 0.1
+        kw["release_rule"] = ReleaseRule(kind="immediate", latency_s=float(rng.uniform(0, 7200))) \
+            if change == "immediate" else ReleaseRule(kind="daily", time_of_day_s=float(rng.uniform(0, 86_400)),
+                                                       origin_ns=a.origin_ns, weekdays=(0, 2, 3, 4, 5)[:int(rng.integers(1, 6))])
     ref = _retime(a, calendars=cals, **kw)  # below the size threshold: the array version
     old = replay_module._COMPILED_MIN_ROWS
     replay_module._COMPILED_MIN_ROWS = 0

@@ -31,7 +31,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -337,7 +337,7 @@ def learn_calendars(a: CaseArrays, *, min_events: int = 100, share: float = 0.1,
 
 
 def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | None = None,
-            release: np.ndarray | None = None, release_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+            release: np.ndarray | None = None, release_rule: ReleaseRule | None = None,
             advance: np.ndarray | None = None,
             calendars: list[WeekCalendar | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-time the cases after a change; returns new ``(begin, end, keep)``.
@@ -346,7 +346,7 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     when it has one (a queue of office workers does not move through the night), on the clock otherwise —
     and its own service time. ``drop`` rows no longer happen; rows sharing a ``run`` id (>= 0) all become
     ready when the run begins and the run ends with its last member; ``release`` rows start at
-    ``release_fn(ready)``; a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
+    ``release_rule.apply(ready)``; a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
     queue). An event never moves later than it was. One vectorised step per position in
     the case (a loop over positions, not over cases or events).
     """
@@ -371,10 +371,15 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     n = a.n_cases
     hit = np.zeros(n, dtype=bool)
     hit[a.case[touched]] = True
-    if not release.any() and m >= _COMPILED_MIN_ROWS and jit_available():
+    if m >= _COMPILED_MIN_ROWS and jit_available():
         masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168)
+        rule = release_rule if release_rule is not None and release.any() else None
+        ok = np.zeros(7, dtype=bool)
+        ok[list(rule.weekdays if rule is not None else ())] = True
         _retime_cases(hit, a.bounds, a.begin, a.end, a.act.astype(np.int64), drop, run, advance, cal_idx, masks,
-                      off, begin, end)
+                      off, release, 0 if rule is None else (1 if rule.kind == "immediate" else 2),
+                      0.0 if rule is None else float(rule.latency_s), 0.0 if rule is None else float(rule.time_of_day_s),
+                      0.0 if rule is None else rule.origin_ns / _NS, ok, begin, end)
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
@@ -411,8 +416,8 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
                 wg = cal.to_work(a.begin[i[sel]] + off) - cal.to_work(old_ready[sel] + off)
                 nb[sel] = cal.from_work(cal.to_work(rn[sel] + off) + wg) - off
         rel = release[i]
-        if rel.any() and release_fn is not None:
-            nb[rel] = release_fn(rn[rel])
+        if rel.any() and release_rule is not None:
+            nb[rel] = release_rule.apply(rn[rel])
         nb = np.minimum(nb, a.begin[i] - advance[i])
         ne = nb + (a.end[i] - a.begin[i])
         begin[i], end[i] = nb, ne
@@ -433,8 +438,10 @@ _COMPILED_MIN_ROWS = 100_000  # events from which the compiled re-timing is used
 @jit
 def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray,
                   drop: np.ndarray, run: np.ndarray, advance: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray,
-                  off: float, begin: np.ndarray, end: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:func:`_retime` without ``release``, one case after another (writes ``begin``/``end`` in place).
+                  off: float, release: np.ndarray, rel_mode: int, rel_latency: float, rel_tod: float, origin_s: float,
+                  rel_weekdays: np.ndarray, begin: np.ndarray, end: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`_retime`, one case after another (writes ``begin``/``end`` in place). ``rel_mode``: 0 no release
+    rule, 1 ``immediate`` (``rel_latency``), 2 ``daily`` (:func:`next_weekday_release` at ``rel_tod``).
 
     The same arithmetic, operation for operation, as the position-by-position array version (which the
     tests compare it with float for float): a case's events are re-timed in order, each keeping its own
@@ -487,6 +494,18 @@ def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_en
                 r = w - wk * per_week
                 jh = min(int(r // hour), int(n_hours[ci]) - 1)
                 nb = wk * week_s + hours[ci, jh] * hour + (r - jh * hour) - monday - off
+            if rel_mode > 0 and release[i]:
+                if rel_mode == 1:
+                    nb = rn + rel_latency
+                else:  # next_weekday_release
+                    abs_s = rn + origin_s
+                    day = np.floor(abs_s / 86_400.0)
+                    if day * 86_400.0 + rel_tod < abs_s:
+                        day = day + 1
+                    for _ in range(7):
+                        if not rel_weekdays[int((day + 3) % 7)]:
+                            day = day + 1
+                    nb = day * 86_400.0 + rel_tod - origin_s
             cap = a_begin[i] - advance[i]
             if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
                 nb = cap if (cap < nb or np.isnan(cap)) else nb
@@ -620,6 +639,22 @@ def next_weekday_release(ready: np.ndarray, origin_ns: int, time_of_day_s: float
     return day * DAY + time_of_day_s - origin_ns / _NS
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseRule:
+    """When a released step starts, given the moment it became ready (seconds since ``origin_ns``)."""
+
+    kind: Literal["immediate", "daily"]
+    latency_s: float = 0.0  # immediate: this long after ready
+    time_of_day_s: float = 0.0  # daily: at this time of day (UTC) on the next allowed weekday
+    origin_ns: int = 0
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+    def apply(self, ready: np.ndarray) -> np.ndarray:
+        if self.kind == "immediate":
+            return ready + self.latency_s
+        return next_weekday_release(ready, self.origin_ns, self.time_of_day_s, self.weekdays)
+
+
 def learned_release_time(a: CaseArrays, rows: np.ndarray) -> float:
     """The usual release time of day (UTC seconds) of batched rows: the median time of day of their begins."""
     tod = np.mod(a.begin[rows] + a.origin_ns / _NS, DAY)
@@ -646,15 +681,9 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
         prev_act = np.full_like(a.act, -1)
         prev_act[1:] = a.act[:-1]
         sel &= np.isin(prev_act, activity_codes(log, [source]))
-    if schedule == "immediate":
-        def fn(ready: np.ndarray) -> np.ndarray:
-            return ready + latency_s
-    else:
-        tod = learned_release_time(a, np.flatnonzero(sel))
-
-        def fn(ready: np.ndarray) -> np.ndarray:
-            return next_weekday_release(ready, a.origin_ns, tod)
-    begin, end, keep = _retime(a, release=sel, release_fn=fn, calendars=cals)
+    rule = ReleaseRule(kind="immediate", latency_s=latency_s) if schedule == "immediate" else \
+        ReleaseRule(kind="daily", time_of_day_s=learned_release_time(a, np.flatnonzero(sel)), origin_ns=a.origin_ns)
+    begin, end, keep = _retime(a, release=sel, release_rule=rule, calendars=cals)
     before = a.throughput()
     return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a),
                   scale=a.scale)
