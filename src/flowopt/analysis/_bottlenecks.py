@@ -112,14 +112,18 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
     if not hasattr(f["resource"], "cat"):
         return None
     res = f["resource"].cat.codes.to_numpy().astype(np.int64)
-    known = (c.start != NAT) & (res >= 0)
+    wanted = np.zeros(len(f["resource"].cat.categories) + 1, dtype=bool)  # the last slot: code -1 (no resource)
+    wanted[np.asarray(resource_codes, dtype=np.int64)] = True
+    sel = np.flatnonzero((c.start != NAT) & wanted[res])
+    # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
+    # pass over the whole log per resource
+    sel = sel[np.lexsort((c.start[sel], res[sel]))]
+    cuts = np.flatnonzero(np.diff(res[sel])) + 1
     busy = 0
     work = 0
-    for r in resource_codes:  # loop over resources
-        rows = np.flatnonzero(known & (res == r))
-        if len(rows) < 2:
+    for o in np.split(sel, cuts):  # loop over resources
+        if len(o) < 2:
             continue
-        o = rows[np.argsort(c.start[rows], kind="stable")]
         s, e = c.start[o], np.maximum(c.end[o], c.start[o])
         cm = np.maximum.accumulate(e)
         prev = np.concatenate([[s[0]], cm[:-1]])
