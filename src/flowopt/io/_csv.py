@@ -29,6 +29,7 @@ __all__ = ["RawTable", "read_csv_frame", "read_csv_typed"]
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
+_BLOCK = 1 << 24  # both reads cut the file into the same blocks, so quoted line breaks split the same way
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,7 +199,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
 def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: str, names: list[str],
               blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
-                                  skip_rows=blank + 1, block_size=1 << 24)
+                                  skip_rows=blank + 1, block_size=_BLOCK)
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
                                    strings_can_be_null=True, quoted_strings_can_be_null=True)
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
@@ -232,7 +233,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
             enc = "mixed (utf-8, gb18030)"
             recoded = _recode_lines(p, compressed)
             read_opts = pacsv.ReadOptions(encoding="utf8", column_names=names, skip_rows=blank + 1,
-                                          block_size=1 << 24)
+                                          block_size=_BLOCK)
             try:
                 table = _read(True, read_opts)
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
@@ -249,7 +250,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         # the multi-threaded reader does not know row numbers: read again, single-threaded, to report them
         malformed.clear()
         single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=blank + 1,
-                                   block_size=1 << 24, use_threads=False)
+                                   block_size=_BLOCK, use_threads=False)
         try:
             table = _read(True, single)
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:  # pragma: no cover - read once already
@@ -331,7 +332,6 @@ def _dedupe_names(names: list[str]) -> list[str]:
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 _TIME_KINDS = (pa.timestamp("us", tz="UTC"), pa.timestamp("us"))  # ISO 8601 with a zone; without one
-_TYPED_BLOCK = 1 << 22
 
 
 def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tuple[list[str], list[str]] | None], *,
@@ -362,7 +362,7 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     for c, kind in _time_kinds(sniffed, [c for c in times if c in types]).items():
         types[c] = kind
     read_opts = pacsv.ReadOptions(encoding=sniffed.encoding if sniffed.encoding != "utf-8" else "utf8",
-                                  column_names=sniffed.names, skip_rows=sniffed.blank + 1, block_size=_TYPED_BLOCK)
+                                  column_names=sniffed.names, skip_rows=sniffed.blank + 1, block_size=_BLOCK)
     parse = pacsv.ParseOptions(delimiter=sniffed.delimiter)  # no invalid-row handler: a malformed row fails the read
     source: Any = gzip.open(sniffed.path, "rb") if sniffed.compressed else str(sniffed.path)  # noqa: SIM115
     try:
