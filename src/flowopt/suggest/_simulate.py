@@ -128,9 +128,12 @@ class PoolSimulation:
 def _pool_servers(a: CaseArrays, rows: np.ndarray, resource: np.ndarray) -> int:
     """Median number of the pool's resources active per week."""
     week = np.floor((a.begin[rows] + a.origin_ns / _NS + 3 * 86_400.0) / (7 * 86_400.0)).astype(np.int64)
+    if week.shape[0] == 0:
+        return 1
     res = resource[rows]
-    pairs = np.unique(np.stack([week, res]), axis=1)
-    per_week = np.bincount(pairs[0] - pairs[0].min())
+    span = int(res.max()) - int(res.min()) + 1
+    pairs = np.unique((week - week.min()) * span + (res - res.min()))  # distinct (week, resource) as one key
+    per_week = np.bincount(pairs // span)
     per_week = per_week[per_week > 0]
     return max(1, round(float(np.median(per_week)))) if per_week.shape[0] else 1
 
