@@ -74,7 +74,21 @@ def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: n
     if factored is None:
         return pd.Series(pd.Categorical([None] * len(rows), categories=[]), dtype="category")
     codes, uniq = _take_codes(*factored, None if every_row else rows)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype="string")))
+    return pd.Series(_categorical(codes, pd.Index(uniq, dtype="string")))
+
+
+def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories=categories)`` for ``categories`` known to be distinct and
+    not missing (factorized texts) and codes known to be in range: no hashing of the categories to check it."""
+    dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _utc(ns: np.ndarray) -> pd.arrays.DatetimeArray:
+    """``pd.to_datetime(ns.view("datetime64[ns]")).tz_localize("UTC")`` (int64 nanoseconds, NaT as the int64
+    minimum) without the copies: ``ns`` becomes the array's data."""
+    return pd.arrays.DatetimeArray._simple_new(ns.view("datetime64[ns]"),
+                                               dtype=pd.DatetimeTZDtype(unit="ns", tz="UTC"))
 
 
 def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
@@ -102,11 +116,19 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
     return out, s
 
 
-def _maybe_numeric(col: pd.Series) -> pd.Series:
-    """Turn a text column whose values are all numbers into numbers; leave anything else as is."""
+def _maybe_numeric(col: pd.Series, order: np.ndarray | None = None) -> pd.Series:
+    """Turn a text column whose values are all numbers into numbers; leave anything else as is.
+
+    ``order`` (a permutation of the rows) is the order the rows will be in: the quick look at the first
+    values looks at the first ones in that order, so ``_maybe_numeric(col, order).iloc[order]`` is
+    ``_maybe_numeric(col.iloc[order])`` (every other step works value by value, or on all values at once).
+    """
     if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
         return col
-    sample = col.dropna().head(2000)
+    if order is None:
+        sample = col.dropna().head(2000)
+    else:
+        sample = col.iloc[order[col.notna().to_numpy(dtype=bool)[order]][:2000]]
     if sample.empty:
         return col
     probe = pd.to_numeric(sample, errors="coerce")
@@ -134,7 +156,7 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
             out = pc.cast(arr, typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        if pc.any(pc.match_substring(arr, "x")).as_py() or pc.any(pc.match_substring(arr, "X")).as_py():
+        if pc.any(pc.match_substring(pc.utf8_lower(arr), "x")).as_py():  # one pass for "x" and "X"
             return None  # Arrow reads hexadecimal ("0x10"), pandas does not
         if pa.types.is_floating(typ) and (not pc.all(pc.is_finite(out)).as_py()
                                           or not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py()):
@@ -341,8 +363,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     frame = pd.DataFrame({
-        "case_id": pd.Categorical.from_codes(case_codes, categories=pd.Index(case_uniques, dtype="string")),
-        "activity": pd.Categorical.from_codes(act_codes, categories=pd.Index(act_uniques, dtype="str")),
+        "case_id": _categorical(case_codes, pd.Index(case_uniques, dtype="string")),
+        "activity": _categorical(act_codes, pd.Index(act_uniques, dtype="str")),
     })
     n_act = len(frame["activity"].cat.categories)
     if n_act > config.read.max_activities:
@@ -350,20 +372,23 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             f"{source}: {n_act:,} distinct activities in column '{mapping['activity']}' — more than the limit of "
             f"{config.read.max_activities:,}. Is that really the activity column? If it is, raise the limit with "
             "[read] max_activities in the config.")
-    frame["start"] = pd.to_datetime(np.where(inst_start == nat, np.iinfo(np.int64).min, inst_start).view(
-        "datetime64[ns]")).tz_localize("UTC")
-    frame["end"] = pd.to_datetime(inst_end.view("datetime64[ns]")).tz_localize("UTC")
+    frame["start"] = _utc(inst_start)
+    frame["end"] = _utc(inst_end)
     for field in ("resource", "role"):
         frame[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
     if "outcome" in mapping:
         frame["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
     if sched is not None and (sched != nat).any():
-        frame["scheduled"] = pd.to_datetime(sched.view("datetime64[ns]")).tz_localize("UTC")
+        frame["scheduled"] = _utc(sched)
     taken = set(frame.columns)
+    every = len(rows) == n  # every row, perhaps reordered: convert in file order, then reorder numbers, not text
     for c in extra_cols:
         name = c if c not in taken else f"{c} (original)"
-        col = raw[c] if identity else raw[c].iloc[rows]
-        frame[name] = _maybe_numeric(col.reset_index(drop=True))
+        if identity or not every:
+            col = raw[c] if identity else raw[c].iloc[rows]
+            frame[name] = _maybe_numeric(col.reset_index(drop=True))
+        else:
+            frame[name] = _maybe_numeric(raw[c], rows).iloc[rows].reset_index(drop=True)
     frame["_row"] = rows.astype(np.int64, copy=False)
 
     stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
