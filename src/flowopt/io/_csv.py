@@ -376,7 +376,8 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if table.num_rows == 0:
         return None
     text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
-    return RawTable(frame=table.to_pandas(types_mapper=_str_mapper), encoding=sniffed.encoding,
+    frame = table.to_pandas(types_mapper=_str_mapper, split_blocks=True)  # no copies into 2-D blocks
+    return RawTable(frame=frame, encoding=sniffed.encoding,
                     delimiter=sniffed.delimiter, text_columns=text)
 
 

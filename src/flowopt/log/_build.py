@@ -34,7 +34,7 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     as missing, but the text work runs once per distinct value instead of once per row.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):  # the codes are there already: no hashing of the rows
-        codes, uniq = col.cat.codes.to_numpy().astype(np.int64), col.cat.categories
+        codes, uniq = col.cat.codes.to_numpy(), col.cat.categories  # remap[codes] below is int64
     else:
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniq).astype("string").str.strip()
@@ -248,7 +248,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     def times(field: str, required: bool) -> np.ndarray:
         col = mapping[field]
         parsed, bad = parse_timestamps(raw[col], tz=tz, dayfirst=dayfirst)
-        vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8").copy()
+        vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8")  # copied below before any write
         nat = np.iinfo(np.int64).min
         badv = bad.to_numpy(dtype=bool)
         if badv.any():  # the detail text is built for the bad rows only
@@ -261,7 +261,10 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
         flag(out_range, QuarantineReason.OUT_OF_RANGE,
              f"column '{col}' outside {config.read.min_year}..{config.read.max_year} (set [read] min_year/max_year)")
-        vals[badv | out_range] = nat
+        drop = badv | out_range
+        if drop.any():
+            vals = vals.copy()
+            vals[drop] = nat
         out: np.ndarray = vals
         return out
 

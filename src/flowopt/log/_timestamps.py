@@ -40,11 +40,12 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
         # the same clip and cast on the integer values, without pandas' masked datetime arithmetic
         i8 = values.array.asi8
         nat = i8 == _NAT_US
-        out = np.clip(i8, _NS_LO.value // per, _NS_HI.value // per) * np.int64(per)
+        out = np.clip(i8, _NS_LO.value // per, _NS_HI.value // per)
+        out *= np.int64(per)
         out[nat] = _NAT_US
         dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
         arr = pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)
-        return pd.Series(arr, index=values.index, name=values.name)
+        return pd.Series(arr, index=values.index, name=values.name, copy=False)  # ``out`` is new: no copy
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
     return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
