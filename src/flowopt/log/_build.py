@@ -55,6 +55,8 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) ->
     sub = codes if rows is None else codes[rows]
     known = sub >= 0
     used = np.bincount(sub if known.all() else sub[known], minlength=len(uniq)) > 0
+    if used.all():  # nothing to renumber (the renumbering below would map each code to itself)
+        return sub.astype(np.int64, copy=False), uniq
     renum = np.append(np.cumsum(used) - 1, np.int64(-1))
     return renum[sub], uniq[used]
 
@@ -409,7 +411,7 @@ def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
                       malformed: pd.DataFrame | None) -> pd.DataFrame:
     bad = np.flatnonzero(reason > 0)
     q = raw.iloc[bad].copy() if len(bad) else raw.iloc[:0].copy()
-    q.insert(0, "row", _data_row_numbers(len(raw), malformed)[bad])
+    q.insert(0, "row", _data_row_numbers(len(raw), malformed)[bad] if len(bad) else np.zeros(0, dtype=np.int64))
     q["reason"] = [_R[c - 1].value for c in reason[bad]]
     q["detail"] = detail[bad].astype(str)
     if malformed is not None and len(malformed):
