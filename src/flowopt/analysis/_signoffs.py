@@ -43,6 +43,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ from flowopt._memo import PerObjectCache
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._stats import clopper_pearson_interval
+from flowopt.discovery._kernels import dense_unique, sorted_unique
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
@@ -297,51 +299,61 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     table = signoff_steps(log, cfg) if table is None else table
     if len(table.steps) < 2:
         return []
-    ex = signoff_context(table)
+    ex = _CONTEXT.get(table, None, lambda: _signoff_context(table))  # read only here: no copy
     min_cases = cfg.analysis.min_cases
     roles = {r.step: set(r.roles) for r in table.steps.itertuples(index=False)}
     protected = {r.step: bool(r.protected) for r in table.steps.itertuples(index=False)}
     people = ex["resource"].nunique() >= 5
-    pair = ex[ex["prev_step"].notna() & (ex["prev_step"] != ex["step"])].copy()
-    if pair.empty:
+    # everything on integer codes: the step and the previous step in the case (as the context's prev_step,
+    # which is the previous row's step within the case), the resource and the previous resource
+    names = [str(v) for v in ex["step"].cat.categories]  # sorted step names
+    case = ex["case"].to_numpy()
+    same = np.zeros(case.shape[0], dtype=bool)
+    same[1:] = case[1:] == case[:-1]
+    sc = ex["step"].cat.codes.to_numpy().astype(np.int64)
+    rc = _codes(ex["resource"])
+    pc, prc = _prev_codes(sc, same), _prev_codes(rc, same)
+    idx = np.flatnonzero((pc >= 0) & (pc != sc))
+    if idx.shape[0] == 0:
         return []
-    # both steps as categoricals over the step names (sorted), so a pair's key is a number, not a text
-    step_dtype = pair["step"].dtype
-    pair["a"] = pd.Categorical(pair["prev_step"], dtype=step_dtype)
-    pair["b"] = pair["step"]
-    near = (pair["row"] - pair["prev_row"] - 1) <= _NEAR
-    starts = pair["start_ns"] != np.iinfo(np.int64).min
-    overlap = starts & (pair["start_ns"] < pair["prev_end_ns"])
-    pair["seq"] = near & ~overlap
-    pair["overlap"] = overlap
-    pair["saving"] = np.fmin(pair["time_added_s"], pair["prev_time_s"])
+    near = (ex["row"].to_numpy()[idx] - ex["prev_row"].to_numpy()[idx] - 1) <= _NEAR
+    start_ns = ex["start_ns"].to_numpy()[idx]
+    overlap = (start_ns != np.iinfo(np.int64).min) & (start_ns < ex["prev_end_ns"].to_numpy()[idx])
+    seq_all = near & ~overlap
+    prev_time = ex["prev_time_s"].to_numpy(dtype=float)[idx]
+    time_added = ex["time_added_s"].to_numpy(dtype=float)[idx]
+    saving_all = np.fmin(time_added, prev_time)
+    same_res_all = (rc[idx] >= 0) & (rc[idx] == prc[idx])
+    ac, bc, pcase = pc[idx], sc[idx], case[idx]
+    case_id = ex["case_id"]
     # outcomes of both steps per case for the dependence test
-    dec = ex[ex["outcome"] != "unknown"]
-    neg_case = dec.assign(neg=dec["outcome"].isin(["rejected", "returned"])).groupby(["step", "case"])["neg"].any()
+    neg_case = _neg_by_step(ex, names, sc, case)
     out: list[Finding] = []
-    names = [str(v) for v in step_dtype.categories]
-    ac = pair["a"].cat.codes.to_numpy().astype(np.int64)
-    bc = pair["b"].cat.codes.to_numpy().astype(np.int64)
     # the unordered pair {a, b} as one number; by (first name, second name) in sorted order
-    pair_u = pair.assign(u=np.minimum(ac, bc) * len(names) + np.maximum(ac, bc))
-    for u, g in pair_u.groupby("u", sort=True):
-        s1, s2 = names[int(u) // len(names)], names[int(u) % len(names)]
+    u = np.minimum(ac, bc) * len(names) + np.maximum(ac, bc)
+    by_u = np.argsort(u, kind="stable")  # a pair's rows keep their order
+    cuts = np.flatnonzero(np.diff(u[by_u])) + 1
+    for g in np.split(by_u, cuts):  # loop over step pairs
+        s1, s2 = names[int(u[g[0]]) // len(names)], names[int(u[g[0]]) % len(names)]
         if roles.get(s1) and roles.get(s2) and roles[s1] & roles[s2]:
             continue  # same role: a hand-off inside one team, not a chain of departments
-        seq = g[g["seq"]]
-        if seq.empty:
+        seq = g[seq_all[g]]
+        if seq.shape[0] == 0:
             continue
-        same_person = (seq["resource"].notna() & (seq["resource"] == seq["prev_resource"])).mean()
+        same_person = float(same_res_all[seq].mean())
         if not (roles.get(s1) and roles.get(s2)) and people and same_person > 0.5:
             continue  # no roles, and mostly one person signs both: nothing to run side by side
-        counts = seq.groupby("a")["case"].nunique()
-        first = str(counts.idxmax())
+        # the step that comes first in most cases (ties: the first name)
+        present = np.unique(ac[seq])
+        per_a = [_n_distinct(pcase[seq[ac[seq] == a]]) for a in present]
+        first_code = int(present[int(np.argmax(per_a))])
+        first = names[first_code]
         second = s2 if first == s1 else s1
-        main = seq[seq["a"] == first]
-        n_main = int(main["case"].nunique())
-        other = int(seq.loc[seq["a"] != first, "case"].nunique())
-        n_overlap = int(g.loc[g["overlap"], "case"].nunique())
-        if n_main < min_cases or n_main < 0.5 * g["case"].nunique():
+        main = seq[ac[seq] == first_code]
+        n_main = _n_distinct(pcase[main])
+        other = _n_distinct(pcase[seq[ac[seq] != first_code]])
+        n_overlap = _n_distinct(pcase[g[overlap[g]]])
+        if n_main < min_cases or n_main < 0.5 * _n_distinct(pcase[g]):
             continue
         both = other + n_overlap >= max(5, 0.02 * n_main)
         dep = _dependence(neg_case, first, second)
@@ -350,12 +362,13 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
             safety = "weak"
         else:
             safety = "strong" if both and independent else "moderate" if both or independent else "weak"
-        sav = main["saving"].to_numpy(dtype=float)
+        sav = saving_all[main]
         sav_total = float(np.nansum(sav))
         if not np.isfinite(sav).any() or float(np.nanmedian(sav)) < _MIN_SAVING_S:
             continue  # one of the two is near-instant: running them side by side gains nothing
+        first_time, second_time = prev_time[main], time_added[main]
         a_rej = neg_case.get(first)
-        a_rate = float(a_rej.mean()) if a_rej is not None and len(a_rej) else float("nan")
+        a_rate = float(a_rej[1].mean()) if a_rej is not None and len(a_rej[1]) else float("nan")
         risk = (f"Before running {second} alongside {first}, verify that {second} does not use {first}'s result "
                 f"or documents; {second} would also work the {a_rate:.1%} of cases {first} rejects. ")
         if not both:
@@ -367,8 +380,8 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
               "both_orders_seen": bool(both), "dependence": dep, "safety": safety,
               "saving_median_s": float(np.nanmedian(sav)) if np.isfinite(sav).any() else None,
               "saving_total_s": sav_total,
-              "time_first_median_s": float(np.nanmedian(main["prev_time_s"])) if main["prev_time_s"].notna().any() else None,
-              "time_second_median_s": float(np.nanmedian(main["time_added_s"])) if main["time_added_s"].notna().any() else None,
+              "time_first_median_s": float(np.nanmedian(first_time)) if (~np.isnan(first_time)).any() else None,
+              "time_second_median_s": float(np.nanmedian(second_time)) if (~np.isnan(second_time)).any() else None,
               "first_reject_rate": a_rate, "risk": risk.strip(),
               "protected": protected.get(first, False) or protected.get(second, False),
               "protected_steps": [x for x in (first, second) if protected.get(x, False)], "eliminable": False}
@@ -377,22 +390,69 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
                    f"{_hours(float(np.nanmedian(sav)))} per case ({safety} evidence it is safe)")
         out.append(Finding(kind="sequential_signoffs", category="design", severity=sev, activities=(first, second),
                            summary=summary, evidence=ev, cases_affected=n_main, score=sav_total / 3600.0,
-                           example_cases=tuple(str(c) for c in main["case_id"].drop_duplicates().head(5))))
+                           example_cases=tuple(str(c) for c in case_id.iloc[idx[main]].drop_duplicates().head(5))))
     out.sort(key=lambda f: -f.score)
     return out[: cfg.analysis.top_n]
 
 
-def _dependence(neg_case: pd.Series, a: str, b: str) -> dict[str, Any]:
+def _codes(col: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1 where missing): a categorical's own codes, else by factorizing."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return np.asarray(col.cat.codes.to_numpy(), dtype=np.int64)
+    return np.asarray(pd.factorize(col, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _prev_codes(codes: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """The previous row's code where ``same`` (the same case), else -1."""
+    prev = np.full(codes.shape[0], -1, dtype=np.int64)
+    prev[1:] = codes[:-1]
+    prev[~same] = -1
+    return prev
+
+
+def _n_distinct(values: np.ndarray) -> int:
+    """Number of distinct integers (in the usual case, already in order: one pass, no sort)."""
+    if values.shape[0] == 0:
+        return 0
+    step = np.diff(values)
+    if (step >= 0).all():
+        return int(np.count_nonzero(step)) + 1
+    return int(sorted_unique(values).shape[0])
+
+
+def _neg_by_step(ex: pd.DataFrame, names: list[str], step: np.ndarray,
+                 case: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per step name with decided executions: (its cases, sorted; whether the step rejected or returned in each)."""
+    outcome = ex["outcome"]
+    decided = (outcome != "unknown").to_numpy(dtype=bool) & (step >= 0)
+    neg = outcome.isin(["rejected", "returned"]).to_numpy(dtype=bool)[decided]
+    st, cs = step[decided], case[decided].astype(np.int64)
+    if st.shape[0] == 0:
+        return {}
+    span = int(cs.max()) + 1
+    size = (int(st.max()) + 1) * span
+    key = st * span + cs
+    keys, inv = dense_unique(key, size)[:2] if size <= 4 * key.shape[0] + 1_000_000 else \
+        np.unique(key, return_inverse=True)
+    any_neg = np.bincount(inv, weights=neg, minlength=keys.shape[0]) > 0
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    k_step = keys // span  # keys are sorted: each step's cases are one run
+    bounds = np.r_[np.flatnonzero(np.r_[True, k_step[1:] != k_step[:-1]]), keys.shape[0]]
+    for lo, hi in itertools.pairwise(bounds):
+        out[names[int(k_step[lo])]] = (keys[lo:hi] % span, any_neg[lo:hi])
+    return out
+
+
+def _dependence(neg_case: dict[str, tuple[np.ndarray, np.ndarray]], a: str, b: str) -> dict[str, Any]:
     """Fisher's exact test of the two steps' outcomes in the cases where both were decided."""
-    try:
-        xa, xb = neg_case.loc[a], neg_case.loc[b]
-    except KeyError:
+    if a not in neg_case or b not in neg_case:
         return {"test": "fisher_exact", "testable": False, "independent": None, "reason": "no decided outcomes"}
-    both = pd.concat([xa.rename("a"), xb.rename("b")], axis=1, join="inner")
-    if both.empty:
+    (ca, xa), (cb, xb) = neg_case[a], neg_case[b]
+    _, ia, ib = np.intersect1d(ca, cb, assume_unique=True, return_indices=True)
+    if ia.shape[0] == 0:
         return {"test": "fisher_exact", "testable": False, "independent": None, "reason": "never decided together"}
-    tab = pd.crosstab(both["a"], both["b"]).reindex(index=[False, True], columns=[False, True], fill_value=0)
-    arr = tab.to_numpy()
+    # rows: the first step approved / rejected; columns: the same for the second
+    arr = np.bincount(xa[ia].astype(np.int64) * 2 + xb[ib].astype(np.int64), minlength=4).reshape(2, 2)
     rec = {"test": "fisher_exact", "table": {"first_approved": arr[0].tolist(), "first_rejected": arr[1].tolist()},
            "cases": int(arr.sum())}
     if (arr.sum(axis=1) == 0).any() or (arr.sum(axis=0) == 0).any():
