@@ -41,10 +41,10 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = text.mask(text == "")
     tvals = text.to_numpy(dtype=object, na_value=None)
     if len(tvals) > 1 and not text.isna().any() and bool((tvals[1:] > tvals[:-1]).all()):
-        # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them
-        tcodes, tuniq = np.arange(len(tvals), dtype=np.int64), tvals
-    else:
-        tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
+        # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them;
+        # each code then stays as it is (-1 too), so no gather through a remapping table either
+        return codes.astype(np.int64), np.asarray(tvals, dtype=object)
+    tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
     remap = np.append(tcodes.astype(np.int64), np.int64(-1))  # code -1 (missing) maps to the last slot
     return remap[codes], np.asarray(tuniq, dtype=object)
 

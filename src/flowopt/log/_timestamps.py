@@ -40,7 +40,8 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
         # the same clip and cast on the integer values, without pandas' masked datetime arithmetic
         i8 = values.array.asi8
         nat = i8 == _NAT_US
-        out = np.clip(i8, _NS_LO.value // per, _NS_HI.value // per)
+        out = np.maximum(i8, _NS_LO.value // per)  # np.clip, in two passes that run several times faster
+        np.minimum(out, _NS_HI.value // per, out=out)
         out *= np.int64(per)
         out[nat] = _NAT_US
         dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
