@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from flowopt.errors import EmptyLogError, LogReadError
 
-__all__ = ["RawTable", "read_csv_frame", "read_csv_typed"]
+__all__ = ["RawTable", "arrow_to_frame", "read_csv_frame", "read_csv_typed"]
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
@@ -376,7 +376,7 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if table.num_rows == 0:
         return None
     text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
-    frame = table.to_pandas(types_mapper=_str_mapper, split_blocks=True)  # no copies into 2-D blocks
+    frame = arrow_to_frame(table, types_mapper=_str_mapper, split_blocks=True)  # no copies into 2-D blocks
     return RawTable(frame=frame, encoding=sniffed.encoding,
                     delimiter=sniffed.delimiter, text_columns=text)
 
@@ -412,3 +412,47 @@ def _time_kinds(sniffed: _Sniffed, columns: list[str]) -> dict[str, pa.DataType]
             kinds[c] = kind
             break
     return kinds
+
+
+def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
+    """``table.to_pandas(**to_pandas)``, with the string dictionary columns turned into categoricals directly.
+
+    pyarrow builds a categorical through a slow path (about 0.08 s for 86k distinct case ids, 0.8 s for
+    860k): here the dictionary becomes the categories (its values unique and not missing, checked) and the
+    indices the codes (missing: -1), as pyarrow does, so the frame is the same. Chunks with different
+    dictionaries are unified first; an index column, a duplicated name or anything unexpected keeps
+    pyarrow's own conversion.
+    """
+    meta = table.schema.pandas_metadata or {}
+    index_fields = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    names = table.column_names
+    if len(set(names)) != len(names):
+        return table.to_pandas(**to_pandas)
+    original, direct = table, {}
+    for i, name in enumerate(names):
+        col = table.column(i)
+        if name in index_fields or not _string_dictionary(col.type) or col.num_chunks == 0:
+            continue
+        first = col.chunk(0).dictionary
+        if not all(c.dictionary.equals(first) for c in col.chunks[1:]):
+            col = pa.table({name: col}).unify_dictionaries().column(0)
+            first = col.chunk(0).dictionary
+        if first.null_count or pc.count_distinct(first).as_py() != len(first):
+            continue
+        codes = pa.chunked_array([c.indices.fill_null(-1) for c in col.chunks], type=col.type.index_type)
+        table = table.set_column(i, pa.field(name, col.type.index_type), codes)
+        direct[name] = (first, bool(col.type.ordered))
+    frame = table.to_pandas(**to_pandas)
+    data_names = [n for n in names if n not in index_fields]
+    if direct and (len(frame.columns) != len(data_names)
+                   or any(str(frame.columns[data_names.index(n)]) != n for n in direct)):
+        return original.to_pandas(**{k: v for k, v in to_pandas.items() if k != "self_destruct"})
+    for name, (dictionary, ordered) in direct.items():
+        j = data_names.index(name)
+        dtype = pd.CategoricalDtype._from_fastpath(pd.Index(dictionary.to_pandas()), ordered)
+        frame.isetitem(j, pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False))
+    return frame
+
+
+def _string_dictionary(typ: pa.DataType) -> bool:
+    return bool(pa.types.is_dictionary(typ) and pa.types.is_string(typ.value_type))

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
-from flowopt.io._csv import read_csv_frame, read_csv_typed
+from flowopt.io._csv import arrow_to_frame, read_csv_frame, read_csv_typed
 from flowopt.options import ReadConfig
 
 __all__ = ["RawSource", "read_raw", "read_raw_typed"]
@@ -145,7 +145,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     if table.num_rows == 0:
         raise EmptyLogError(f"{path}: the Parquet file has no rows.", source=str(path))
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    return arrow_to_frame(table, split_blocks=True, self_destruct=True)
 
 
 def _read_parquet_file(path: Path) -> Any:
