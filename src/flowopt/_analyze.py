@@ -11,7 +11,7 @@ from typing import Any
 
 from flowopt.analysis import DETECTORS, Findings, jsonable
 from flowopt.analysis._signoff_steps import signoff_steps
-from flowopt.analysis._signoffs import signoff_context
+from flowopt.analysis._signoffs import _shared_context
 from flowopt.analysis._waits import compute_waits
 from flowopt.discovery import (
     ProcessGraph,
@@ -162,7 +162,7 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
         # that reads one of the tables waiting for it first (submitted earlier, so already running: no
         # deadlock); results are gathered in a fixed order, so the document does not depend on timing
         ready = {} if pool is None else {
-            "signoffs": pool.submit(lambda: signoff_context(signoff_steps(log, cfg))),
+            "signoffs": pool.submit(lambda: _shared_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
         order = sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d))

@@ -34,7 +34,14 @@ from scipy import stats as _st
 
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
-from flowopt.analysis._signoffs import conditional_fast_tracks, reject_upper, signoff_context
+from flowopt.analysis._signoffs import (
+    _codes,
+    _n_distinct,
+    _prev_codes,
+    _shared_context,
+    conditional_fast_tracks,
+    reject_upper,
+)
 from flowopt.analysis._stats import clopper_pearson_interval
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
@@ -192,7 +199,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
     table = signoff_steps(log, cfg) if table is None else table
     if len(table.steps) < 2:
         return []
-    ex = signoff_context(table)
+    ex = _shared_context(table)
     conf = cfg.signoffs.confidence
     min_cases = cfg.analysis.min_cases
     dec = ex[ex["outcome"] != "unknown"]
@@ -202,10 +209,24 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
     use_service = bool(ex["service_s"].notna().mean() > 0.5)
     cost_col = "service_s" if use_service else "time_added_s"
     cost = ex.groupby("step")[cost_col].median()
-    pairs = ex[ex["prev_step"].notna() & (ex["prev_step"] != ex["step"]) & (ex["prev_outcome"] == "approved")]
+    # step pairs (previous sign-off approved, then another step) on integer codes, by (previous, next) name
+    names = [str(v) for v in ex["step"].cat.categories]  # sorted
+    case = ex["case"].to_numpy()
+    same = np.zeros(case.shape[0], dtype=bool)
+    same[1:] = case[1:] == case[:-1]
+    sc = _codes(ex["step"])
+    pc = _prev_codes(sc, same)
+    prev_ok = np.zeros(case.shape[0], dtype=bool)  # the previous execution in the case approved
+    prev_ok[1:] = (ex["outcome"] == "approved").to_numpy(dtype=bool)[:-1] & same[1:]
+    idx = np.flatnonzero((pc >= 0) & (pc != sc) & prev_ok)
+    key = pc[idx] * len(names) + sc[idx]
+    o = np.argsort(key, kind="stable")  # a pair's rows keep their order
+    groups = np.split(idx[o], np.flatnonzero(np.diff(key[o])) + 1) if idx.shape[0] else []
+    neg_row = ex["outcome"].isin(["rejected", "returned"]).to_numpy(dtype=bool)
     out: list[Finding] = []
-    for (a, b), g in pairs.groupby(["prev_step", "step"], sort=True):
-        n_ab = int(g["case"].nunique())
+    for g in groups:  # loop over step pairs
+        a, b = names[int(pc[g[0]])], names[int(sc[g[0]])]
+        n_ab = _n_distinct(case[g])
         if n_ab < min_cases or a not in n_step or b not in n_step:
             continue
         ca, cb = float(cost.get(a, np.nan)), float(cost.get(b, np.nan))
@@ -219,13 +240,15 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
         if p >= 1.0 - conf:
             continue
         # work spent on the first step for the cases the second then knocked out
-        knocked = g[g["outcome"].isin(["rejected", "returned"])]
-        wasted = knocked["prev_time_s"] if not use_service else _service_of_prev(ex, knocked)
-        wasted_total = float(np.nansum(wasted.to_numpy(dtype=float)))
+        knocked = g[neg_row[g]]
+        wasted = ex["prev_time_s"].to_numpy(dtype=float)[knocked] if not use_service else \
+            _service_of_prev(ex, ex["prev_row"].to_numpy()[knocked])
+        wasted_total = float(np.nansum(wasted))
+        n_knocked = _n_distinct(case[knocked])
         prot = bool(table.steps.set_index("step").loc[[a, b], "protected"].any())
         ev = {"steps": [a, b], "first": a, "second": b, "cases": n_ab, "cost_basis": cost_col,
               "first_cost_median_s": ca, "second_cost_median_s": cb, "first_reject_rate": ra,
-              "second_reject_rate": rb, "p_value": p, "confidence": conf, "knocked_out_cases": int(knocked["case"].nunique()),
+              "second_reject_rate": rb, "p_value": p, "confidence": conf, "knocked_out_cases": n_knocked,
               "wasted_first_step_total_s": wasted_total, "protected": prot, "eliminable": False,
               "protected_steps": [x for x in (a, b) if bool(table.steps.set_index("step").loc[x, "protected"])],
               "risk": (f"Run {b} before {a} only if {b} does not need {a}'s result; {a} would then be done only "
@@ -234,12 +257,19 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
                    f"often ({rb:.1%} vs {ra:.1%}): checking {b} first would spare {wasted_total / 3600:.0f} h")
         sev: Severity = "medium" if n_ab >= 2 * min_cases and wasted_total > 0 else "low"
         out.append(Finding(kind="knockout_order", category="design", severity=sev, activities=(a, b),
-                           summary=summary, evidence=ev, cases_affected=int(knocked["case"].nunique()),
+                           summary=summary, evidence=ev, cases_affected=n_knocked,
                            score=wasted_total / 3600.0))
     out.sort(key=lambda f: -f.score)
     return out[: cfg.analysis.top_n]
 
 
-def _service_of_prev(ex: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
-    svc = ex.set_index("row")["service_s"]
-    return svc.reindex(rows["prev_row"].to_numpy()).reset_index(drop=True)
+def _service_of_prev(ex: pd.DataFrame, prev_rows: np.ndarray) -> np.ndarray:
+    """The service time of the executions at log rows ``prev_rows`` (NaN where none)."""
+    out = np.full(prev_rows.shape[0], np.nan)
+    row = ex["row"].to_numpy()  # the context is sorted by row, one execution per row
+    if row.shape[0] == 0:
+        return out
+    at = np.minimum(np.searchsorted(row, prev_rows), row.shape[0] - 1)
+    found = row[at] == prev_rows
+    out[found] = ex["service_s"].to_numpy(dtype=float)[at[found]]
+    return out

@@ -89,7 +89,12 @@ def signoff_context(table: SignoffTable) -> pd.DataFrame:
     """The executions with what came before each: the previous sign-off in the case and the previous
     one by the same role, plus whether a rejection or return happened in between (computed once per table;
     each caller gets its own copy)."""
-    return _CONTEXT.get(table, None, lambda: _signoff_context(table)).copy()
+    return _shared_context(table).copy()
+
+
+def _shared_context(table: SignoffTable) -> pd.DataFrame:
+    """:func:`signoff_context` without the copy, for the detectors that only read it (never modify it)."""
+    return _CONTEXT.get(table, None, lambda: _signoff_context(table))
 
 
 def _prev_text(col: pd.Series, same: np.ndarray) -> Any:
@@ -182,7 +187,7 @@ def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Findi
     so = cfg.signoffs
     if table.steps.empty:
         return [], []
-    ex = signoff_context(table)
+    ex = _shared_context(table)
     conf, max_rate, min_cases = so.confidence, so.max_reject_rate, so.min_cases
     people = ex["resource"].nunique() >= 5  # "the same person" only means something with real names
     out: list[Finding] = []
@@ -299,7 +304,7 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     table = signoff_steps(log, cfg) if table is None else table
     if len(table.steps) < 2:
         return []
-    ex = _CONTEXT.get(table, None, lambda: _signoff_context(table))  # read only here: no copy
+    ex = _shared_context(table)
     min_cases = cfg.analysis.min_cases
     roles = {r.step: set(r.roles) for r in table.steps.itertuples(index=False)}
     protected = {r.step: bool(r.protected) for r in table.steps.itertuples(index=False)}
