@@ -7,12 +7,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.analysis import DETECTORS
 from flowopt.analysis._signoff_order import find_knockout_order, find_signoff_triage
 from flowopt.analysis._signoff_steps import signoff_steps
-from flowopt.analysis._signoffs import find_redundant_signoffs, find_sequential_signoffs, reject_upper
+from flowopt.analysis._signoffs import (
+    _prev_in_group,
+    find_redundant_signoffs,
+    find_sequential_signoffs,
+    reject_upper,
+)
 from flowopt.datasets import generate_lending_log
 from flowopt.log import EventLog
 
@@ -318,3 +325,16 @@ def test_bpic2020_budget_owner_then_supervisor_chain(bpic2020: EventLog) -> None
     ev = pair[0].evidence
     assert ev["cases"] > 1500 and ev["saving_median_s"] > 3600 and not ev["both_orders_seen"]
     assert ev["safety"] in ("weak", "moderate")  # one order only: never graded strong
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(-1, 3)), max_size=60))
+def test_previous_row_of_the_same_case_and_key_is_pandas_groupby_shift(rows: list[tuple[int, int]]) -> None:
+    """``_prev_in_group`` (the context's repeat-by-same-role link) equals ``groupby([case, key]).shift(1)``."""
+    case = np.array(sorted(c for c, _ in rows), dtype=np.int64)
+    key = np.array([k for _, k in rows], dtype=np.int64)
+    frame = pd.DataFrame({"case": case, "key": pd.array(np.where(key >= 0, key, -1)).astype("Int64"),
+                          "row": np.arange(len(rows))})
+    frame.loc[key < 0, "key"] = pd.NA
+    expected = frame.groupby(["case", "key"], sort=False, dropna=True)["row"].shift(1).fillna(-1).astype(np.int64)
+    assert _prev_in_group(case, key).tolist() == expected.tolist()

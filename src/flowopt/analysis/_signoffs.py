@@ -127,15 +127,33 @@ def _signoff_context(table: SignoffTable) -> pd.DataFrame:
     # rejections so far in the case (before this execution)
     cum = pd.Series(neg.astype(np.int64)).groupby(case).cumsum().to_numpy() - neg
     ex["neg_before"] = cum
+    approved = (ex["outcome"] == "approved").to_numpy(dtype=bool)
     for key in ("role", "resource"):
-        g = ex.groupby(["case", key], sort=False, observed=True, dropna=True)
-        prev_oc = g["outcome"].shift(1)
-        prev_neg = g["neg_before"].shift(1)
-        prev_neg_self = g["outcome"].shift(1).isin(["rejected", "returned"])
-        clean = prev_oc.eq("approved") & prev_neg.notna() & (prev_neg + prev_neg_self == ex["neg_before"])
-        ex[f"repeat_{key}"] = clean.fillna(False).to_numpy(dtype=bool)
-        ex[f"repeat_{key}_step"] = g["step"].shift(1)
+        # the previous execution in the same case by the same role (person): it approved, and no rejection or
+        # return happened in the case since
+        prev = _prev_in_group(case, _codes(ex[key]))
+        has = prev >= 0
+        at = np.where(has, prev, 0)
+        clean = has & approved[at] & (cum[at] + neg[at] == cum)
+        ex[f"repeat_{key}"] = clean
+        ex[f"repeat_{key}_step"] = ex["step"].array.take(np.where(has, prev, -1), allow_fill=True)
     return ex
+
+
+def _prev_in_group(case: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Per row, the previous row (in row order) of the same case with the same ``key`` code (-1: none, or the
+    row's key is missing)."""
+    prev = np.full(case.shape[0], -1, dtype=np.int64)
+    rows = np.flatnonzero(key >= 0)
+    if rows.shape[0] == 0:
+        return prev
+    span = int(key.max()) + 1
+    group = case[rows].astype(np.int64) * span + key[rows]
+    by_group = np.argsort(group, kind="stable")  # each group's rows in row order
+    o, g = rows[by_group], group[by_group]
+    follows = np.flatnonzero(g[1:] == g[:-1]) + 1
+    prev[o[follows]] = o[follows - 1]
+    return prev
 
 
 def _cfg(log: EventLog, config: Config | Any) -> Config:
