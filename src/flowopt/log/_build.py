@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -205,6 +206,21 @@ def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool) -> pd.Series:
+    """Column ``col`` (not mapped to a field) at the event rows ``rows``, numbers when all its values are."""
+    if identity or not every:
+        return _maybe_numeric((col if identity else col.iloc[rows]).reset_index(drop=True))
+    # every row, reordered: convert in file order, then reorder the numbers rather than the text
+    return _maybe_numeric(col, rows).iloc[rows].reset_index(drop=True)
+
+
+def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., pd.Series], *args: Any) -> Callable[[], pd.Series]:
+    """``fn(*args)``, computed by ``pool`` when there is one; call the result to get it."""
+    if pool is None:
+        return lambda: fn(*args)
+    return pool.submit(fn, *args).result
+
+
 def _later(pool: ThreadPoolExecutor | None, col: pd.Series) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     """``_factor_text(col)``, computed by ``pool`` when there is one; call the result to get it."""
     if pool is None:
@@ -365,6 +381,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         if sched is not None:
             sched = sched[o]
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
+    # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
+    extras = {c: _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
 
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     frame = pd.DataFrame({
@@ -386,14 +404,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     if sched is not None and (sched != nat).any():
         frame["scheduled"] = _utc(sched)
     taken = set(frame.columns)
-    every = len(rows) == n  # every row, perhaps reordered: convert in file order, then reorder numbers, not text
     for c in extra_cols:
-        name = c if c not in taken else f"{c} (original)"
-        if identity or not every:
-            col = raw[c] if identity else raw[c].iloc[rows]
-            frame[name] = _maybe_numeric(col.reset_index(drop=True))
-        else:
-            frame[name] = _maybe_numeric(raw[c], rows).iloc[rows].reset_index(drop=True)
+        frame[c if c not in taken else f"{c} (original)"] = extras[c]()
     frame["_row"] = rows.astype(np.int64, copy=False)
 
     stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
