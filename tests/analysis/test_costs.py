@@ -68,6 +68,10 @@ def test_costs_add_up(shape: str) -> None:
     assert len(t.cases) == log.n_cases
     ec = event_costs(log, cfg)
     assert float(np.nansum(ec.total)) == pytest.approx(total, rel=1e-9)
+    # each event's total is the sum of its known parts, NaN when none is known (bit for bit)
+    parts = np.stack([ec.service_cost, ec.fixed_cost, ec.wait_cost])
+    expected = np.where(np.isnan(parts).all(axis=0), np.nan, np.nansum(parts, axis=0))
+    assert np.array_equal(ec.total, expected, equal_nan=True)
     if shape == "complete":  # no start times: no service cost, only fixed and waiting costs
         assert t.activities["service_cost"].isna().all()
         assert t.activities["service_known"].sum() == 0

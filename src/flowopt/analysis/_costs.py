@@ -132,8 +132,15 @@ def _event_costs(log: EventLog, config: Config | None) -> EventCosts:
                     break
         fixed = per_act[c.activity] if n else fixed
     wait_cost = wait * float(cc.waiting_hourly) / _HOUR if cc.waiting_hourly is not None else np.full(n, np.nan)
-    parts = np.stack([service_cost, fixed, wait_cost]) if n else np.zeros((3, 0))
-    total = np.where(np.isnan(parts).all(axis=0), np.nan, np.nansum(parts, axis=0)) if n else np.zeros(0)
+    # the sum of the parts that are known (NaN when none is): what np.nansum over the stacked parts gives,
+    # added in the same order, without stacking three full-length copies
+    missing = np.ones(n, dtype=bool)
+    total = np.zeros(n)  # nansum starts from +0.0 (so -0.0 parts sum to +0.0)
+    for part in (service_cost, fixed, wait_cost):
+        gap = np.isnan(part)
+        total += np.where(gap, 0.0, part)
+        missing &= gap
+    total[missing] = np.nan
     configured = has_rate or bool(cc.fixed_by_activity) or cc.waiting_hourly is not None
     return EventCosts(service_s=service, wait_s=wait, service_cost=service_cost, fixed_cost=fixed,
                       wait_cost=wait_cost, total=total, configured=configured, currency=cc.currency)
