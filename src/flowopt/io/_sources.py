@@ -128,6 +128,7 @@ def read_raw_typed(source: Any, read: ReadConfig,
     return RawSource(frame=table.frame, name=str(path), kind="csv", malformed=table.malformed,
                      text_columns=table.text_columns)
 
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -176,7 +176,8 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     reader could not split into fields (``malformed``: ``row``, ``text``) are quarantined too.
 
     On large inputs the activity, resource and role columns are coded by one helper thread while this
-    one codes the case ids and parses the timestamps (the work runs in Arrow/NumPy, mostly without the
+    one codes the case ids and parses the timestamps, and the helper then converts the columns not mapped
+    to a field while this one builds the canonical ones (the work runs in Arrow/NumPy, mostly without the
     GIL); results are used in the same order as without it, so the output is the same.
     """
     log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None)

@@ -78,7 +78,7 @@ def _read_typed(source: Any, cfg: Config) -> EventLog | None:
     parsed row by row. None — and the caller reads the text — for any other source, or as soon as the typed
     read or a row falls outside what it handles (a value that does not convert, a malformed row, any row the
     log would quarantine: the quarantine shows the text as read). When it returns a log, that log is the one
-    the text read builds (tests/io/test_read_fast.py compares them)."""
+    the text read builds (tests/log/test_read_typed.py compares them)."""
     mapping: dict[str, str] = {}
 
     def pick(names: list[str]) -> tuple[list[str], list[str]] | None:
