@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowopt import _sorting
 from flowopt._sorting import group_time_order
 
 
@@ -24,3 +25,27 @@ def test_small_span_and_wide_span_paths() -> None:
     far = np.array([np.iinfo(np.int64).max - 1, -(2 ** 62), 0, 5, 7])  # span too wide: lexsort path
     for t in (near, far):
         assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 10 ** 6)), max_size=80))
+def test_two_pass_path_equals_lexsort(rows: list[tuple[int, int]]) -> None:
+    """The radix-then-key path (taken from 100,000 rows) gives lexsort's order too."""
+    group = np.array([g for g, _ in rows], dtype=np.int64)
+    t = np.array([v for _, v in rows], dtype=np.int64) * 10 ** 9
+    old = _sorting._TWO_PASS_MIN
+    _sorting._TWO_PASS_MIN = 0
+    try:
+        assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()
+    finally:
+        _sorting._TWO_PASS_MIN = old
+
+
+def test_two_pass_on_a_large_log_shaped_input() -> None:
+    rng = np.random.default_rng(5)
+    n = 150_000
+    case = np.repeat(np.arange(n // 10), 10)  # a log: cases in order, activities in each
+    act = rng.integers(0, 30, n)
+    t = (np.arange(n) * 60 + rng.integers(0, 600, n)) * 10 ** 6
+    assert np.array_equal(group_time_order(act, t), np.lexsort((t, act)))
+    assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))

@@ -6,6 +6,9 @@ import numpy as np
 
 __all__ = ["group_time_order"]
 
+_RADIX_GROUPS = 32_767  # group codes that fit 16 bits: NumPy's stable argsort of int16 is a radix sort
+_TWO_PASS_MIN = 100_000  # rows from which the two-pass sort pays off
+
 
 def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``np.lexsort((t, case))``: positions by ``case`` (any non-negative integer group code), then time ``t``
@@ -36,5 +39,11 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
             key = case.astype(np.int64) * np.int64(span) + d
             if bool((key[1:] >= key[:-1]).all()):  # already in order (a log sorted by case and time)
                 return np.arange(n, dtype=np.int64)
+            if n_case <= _RADIX_GROUPS and n >= _TWO_PASS_MIN:
+                # few groups (activities, resources) in an order of their own: first a radix sort by group
+                # (linear), then the stable sort of the key meets long presorted runs (same result: both
+                # sorts are stable)
+                pre = np.argsort(case.astype(np.int16), kind="stable")
+                return pre[np.argsort(key[pre], kind="stable")]
             return np.argsort(key, kind="stable")
     return np.lexsort((t, case))
