@@ -110,7 +110,7 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
     same[:-1] = c.case[1:] == c.case[:-1]
     nxt[:-1] = np.where(same[:-1], c.activity[1:], a)
     levels = [lv for lv, has in (("resource", log.has_resource), ("role", log.has_role)) if has]
-    act_order = np.argsort(c.activity, kind="stable")
+    act_order = np.argsort(c.activity.astype(np.int16) if a < 32_767 else c.activity, kind="stable")  # radix sort
     act_bounds = np.searchsorted(c.activity[act_order], np.arange(a + 1))
 
     tests: list[dict[str, Any]] = []
