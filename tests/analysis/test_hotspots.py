@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.analysis import DETECTORS
-from flowopt.analysis._hotspots import find_wait_hotspots
+from flowopt.analysis._hotspots import _top5, find_wait_hotspots
 from flowopt.analysis._waits import CAUSES
 from flowopt.datasets._generator import generate_lending_log
 from flowopt.errors import ParameterError, RowsDroppedWarning
@@ -81,3 +84,11 @@ def test_domestic_declarations_payment_batching(domestic: flowopt.EventLog) -> N
     assert ev["basis"] == "completion" and any("Starts are unknown" in n for n in ev["notes"])
     assert ev["causes"]["contention"] == 0 and ev["causes"]["prioritization"] == 0
     assert max(found.values(), key=lambda x: x.evidence["wait_total_s"]) is f
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.sampled_from([1.0, 0.5, 3600.0]))
+def test_top_five_waits_equal_a_full_stable_sort(values: list[int], unit: float) -> None:
+    """The example cases: the five longest waits, ties in row order, as a full stable sort picks them."""
+    w = np.array(values, dtype=np.float64) * unit
+    assert _top5(w).tolist() == np.argsort(-w, kind="stable")[:5].tolist()

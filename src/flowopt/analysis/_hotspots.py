@@ -83,6 +83,15 @@ def _handoff(log: EventLog, wt: WaitTable, sel: np.ndarray) -> dict[str, Any]:
     return {"by": None, "different_share": None, "crosses": False}
 
 
+def _top5(w: np.ndarray) -> np.ndarray:
+    """``np.argsort(-w, kind="stable")[:5]`` (the five longest, ties in row order) without sorting everything."""
+    if w.shape[0] <= 5:
+        return np.argsort(-w, kind="stable")
+    fifth = np.partition(w, w.shape[0] - 5)[w.shape[0] - 5]  # the fifth largest
+    cand = np.flatnonzero(w >= fifth)  # every row that can be among the five (ties included), in row order
+    return cand[np.argsort(-w[cand], kind="stable")[:5]]
+
+
 def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
                        config: Config | None = None) -> list[Finding]:
     """Hand-off edges where cases wait long, each with its waiting time split by cause.
@@ -136,7 +145,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     pick = np.flatnonzero(eligible & ((rank_total <= top_n) | (rank_p90 <= top_n)))
     basis_known = np.bincount(inv, weights=wt.start_known.astype(float), minlength=g)
     out: list[Finding] = []
-    by_edge = np.argsort(inv, kind="stable")
+    by_edge = np.argsort(inv.astype(np.int16) if g < 32_767 else inv, kind="stable")  # radix sort when it fits
     edge_lo = np.searchsorted(inv[by_edge], np.arange(g + 1))
     for e in pick:  # loop over edges
         sel = np.zeros(len(inv), dtype=bool)
@@ -161,7 +170,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
             category = "design"
         else:
             category = "communication" if handoff["crosses"] else "practice"
-        top_rows = np.flatnonzero(sel)[np.argsort(-w, kind="stable")[:5]]
+        top_rows = np.flatnonzero(sel)[_top5(w)]
         examples = [str(x) for x in c.case_ids[c.case[wt.row[top_rows]]]]
         nk = int(basis_known[e])
         basis = "start" if nk == int(st.count[e]) else ("completion" if nk == 0 else "mixed")
