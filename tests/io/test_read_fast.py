@@ -84,3 +84,13 @@ def test_arrow_to_frame_is_to_pandas(name: str) -> None:
                 assert x.cat.categories.dtype == y.cat.categories.dtype and x.cat.ordered == y.cat.ordered
                 assert list(x.cat.categories) == list(y.cat.categories)
                 assert np.array_equal(x.cat.codes, y.cat.codes)
+
+
+def test_known_categories_dtype_without_pandas_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pandas without the private fast constructor gets the public one: the same dtype."""
+    from flowopt.io._csv import known_categories_dtype
+
+    cats = pd.Index(["a", "b", "审批-驳回"])
+    fast = known_categories_dtype(cats, True)
+    monkeypatch.delattr(pd.CategoricalDtype, "_from_fastpath", raising=False)
+    assert known_categories_dtype(cats, True) == fast == pd.CategoricalDtype(cats, ordered=True)

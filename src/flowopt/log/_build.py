@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from flowopt._sorting import group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
+from flowopt.io._csv import known_categories_dtype
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
 from flowopt.log._stages import classify_activities
@@ -83,7 +84,7 @@ def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: n
 def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     """``pd.Categorical.from_codes(codes, categories=categories)`` for ``categories`` known to be distinct and
     not missing (factorized texts) and codes known to be in range: no hashing of the categories to check it."""
-    dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+    dtype = known_categories_dtype(categories)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
