@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowopt._jit import warm_up
 from flowopt.analysis import DETECTORS, Findings, jsonable
 from flowopt.analysis._signoff_steps import signoff_steps
 from flowopt.analysis._signoffs import _shared_context
@@ -165,6 +166,8 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
             "signoffs": pool.submit(lambda: _shared_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
+        if pool is not None:
+            warm_up()  # Numba's start-up here, while the pool prepares the wait table's compiled sweep
         order = sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d))
 
         def detect(name: str) -> list[Any]:
