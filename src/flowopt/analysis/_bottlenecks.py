@@ -35,7 +35,7 @@ from flowopt.analysis._hotspots import _config, _h, throughput_total_s
 from flowopt.analysis._stats import mann_kendall, median_ci, severity
 from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
 from flowopt.discovery import ProcessGraph
-from flowopt.discovery._kernels import NAT, case_span
+from flowopt.discovery._kernels import NAT, case_span, count_distinct
 from flowopt.log import EventLog
 from flowopt.options import Config
 
@@ -120,7 +120,7 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
     sel = sel[np.lexsort((c.start[sel], res[sel]))]
     cuts = np.flatnonzero(np.diff(res[sel])) + 1
     busy = 0
-    work = 0
+    spans: list[tuple[int, int, int]] = []  # per resource: (its calendar, first start, last end)
     for o in np.split(sel, cuts):  # loop over resources
         if len(o) < 2:
             continue
@@ -128,8 +128,10 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
         cm = np.maximum.accumulate(e)
         prev = np.concatenate([[s[0]], cm[:-1]])
         busy += int(np.sum(np.maximum(e - np.maximum(s, prev), 0) * (e > prev)))
-        cal = np.array([wt.calendars.row_calendar[o[0]]])
-        work += int(wt.calendars.working_ns(cal, np.array([s[0]]), np.array([cm[-1]]))[0])
+        spans.append((int(wt.calendars.row_calendar[o[0]]), int(s[0]), int(cm[-1])))
+    cal, first, last = (np.array(v, dtype=np.int64) for v in zip(*spans, strict=True)) if spans else \
+        (np.zeros(0, dtype=np.int64),) * 3
+    work = sum(int(w) for w in wt.calendars.working_ns(cal, first, last))  # one call for all resources
     if work <= 0:
         return None
     return busy / work
@@ -182,7 +184,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
     for a in np.flatnonzero(queue_tot / tp_total >= _MIN_EFFECT):  # loop over activities
         sel = act == a
         rows = wt.row[sel]
-        n_cases = len(np.unique(c.case[rows]))
+        n_cases = count_distinct(c.case[rows])
         if n_cases < min_cases:
             continue
         w = wt.wait_ns[sel] / _NS

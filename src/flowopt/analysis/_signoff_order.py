@@ -36,13 +36,13 @@ from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._signoffs import (
     _codes,
-    _n_distinct,
     _prev_codes,
     _shared_context,
     conditional_fast_tracks,
     reject_upper,
 )
 from flowopt.analysis._stats import clopper_pearson_interval
+from flowopt.discovery._kernels import count_distinct
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
 
@@ -226,7 +226,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
     out: list[Finding] = []
     for g in groups:  # loop over step pairs
         a, b = names[int(pc[g[0]])], names[int(sc[g[0]])]
-        n_ab = _n_distinct(case[g])
+        n_ab = count_distinct(case[g])
         if n_ab < min_cases or a not in n_step or b not in n_step:
             continue
         ca, cb = float(cost.get(a, np.nan)), float(cost.get(b, np.nan))
@@ -244,7 +244,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
         wasted = ex["prev_time_s"].to_numpy(dtype=float)[knocked] if not use_service else \
             _service_of_prev(ex, ex["prev_row"].to_numpy()[knocked])
         wasted_total = float(np.nansum(wasted))
-        n_knocked = _n_distinct(case[knocked])
+        n_knocked = count_distinct(case[knocked])
         prot = bool(table.steps.set_index("step").loc[[a, b], "protected"].any())
         ev = {"steps": [a, b], "first": a, "second": b, "cases": n_ab, "cost_basis": cost_col,
               "first_cost_median_s": ca, "second_cost_median_s": cb, "first_reject_rate": ra,

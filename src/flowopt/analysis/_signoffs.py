@@ -54,7 +54,7 @@ from flowopt._memo import PerObjectCache
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._stats import clopper_pearson_interval
-from flowopt.discovery._kernels import dense_unique, sorted_unique
+from flowopt.discovery._kernels import count_distinct, dense_unique
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.options import Config, load_config
@@ -368,15 +368,15 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
             continue  # no roles, and mostly one person signs both: nothing to run side by side
         # the step that comes first in most cases (ties: the first name)
         present = np.unique(ac[seq])
-        per_a = [_n_distinct(pcase[seq[ac[seq] == a]]) for a in present]
+        per_a = [count_distinct(pcase[seq[ac[seq] == a]]) for a in present]
         first_code = int(present[int(np.argmax(per_a))])
         first = names[first_code]
         second = s2 if first == s1 else s1
         main = seq[ac[seq] == first_code]
-        n_main = _n_distinct(pcase[main])
-        other = _n_distinct(pcase[seq[ac[seq] != first_code]])
-        n_overlap = _n_distinct(pcase[g[overlap[g]]])
-        if n_main < min_cases or n_main < 0.5 * _n_distinct(pcase[g]):
+        n_main = count_distinct(pcase[main])
+        other = count_distinct(pcase[seq[ac[seq] != first_code]])
+        n_overlap = count_distinct(pcase[g[overlap[g]]])
+        if n_main < min_cases or n_main < 0.5 * count_distinct(pcase[g]):
             continue
         both = other + n_overlap >= max(5, 0.02 * n_main)
         dep = _dependence(neg_case, first, second)
@@ -431,16 +431,6 @@ def _prev_codes(codes: np.ndarray, same: np.ndarray) -> np.ndarray:
     prev[1:] = codes[:-1]
     prev[~same] = -1
     return prev
-
-
-def _n_distinct(values: np.ndarray) -> int:
-    """Number of distinct integers (in the usual case, already in order: one pass, no sort)."""
-    if values.shape[0] == 0:
-        return 0
-    step = np.diff(values)
-    if (step >= 0).all():
-        return int(np.count_nonzero(step)) + 1
-    return int(sorted_unique(values).shape[0])
 
 
 def _neg_by_step(ex: pd.DataFrame, names: list[str], step: np.ndarray,

@@ -137,6 +137,23 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def count_distinct(values: np.ndarray) -> int:
+    """``len(np.unique(values))`` for integers: one pass when they are already in order (rows of a log are
+    grouped by case), else by sorting.
+
+    Examples
+    --------
+    >>> count_distinct(np.array([1, 1, 2, 5])), count_distinct(np.array([3, 1, 3]))
+    (3, 2)
+    """
+    if values.shape[0] == 0:
+        return 0
+    step = np.diff(values)
+    if bool((step >= 0).all()):
+        return int(np.count_nonzero(step)) + 1
+    return int(sorted_unique(values).shape[0])
+
+
 def dense_unique(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.unique(codes, return_inverse=True, return_counts=True)`` for codes in ``[0, size)``, by counting.
 
