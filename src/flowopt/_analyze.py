@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowopt._jit import warm_up
 from flowopt.analysis import DETECTORS, Findings, jsonable
 from flowopt.analysis._signoff_steps import signoff_steps
 from flowopt.analysis._signoffs import _shared_context
@@ -151,7 +150,7 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     ['findings', 'graph', 'kpis', 'log']
     """
     from flowopt.analysis._kpis import compute_kpis
-    from flowopt.suggest._suggest import suggest
+    from flowopt.suggest._suggest import replay_inputs, suggest
 
     cfg = log.config if config is None else _merge(log.config, load_config(config))
     log.codes()  # computed once here, before a helper thread may need them
@@ -166,8 +165,6 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
             "signoffs": pool.submit(lambda: _shared_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
         graph = discover_graph(log)
-        if pool is not None:
-            warm_up()  # Numba's start-up here, while the pool prepares the wait table's compiled sweep
         order = sorted(DETECTORS, key=lambda d: (_NEEDS.get(d, ""), d))
 
         def detect(name: str) -> list[Any]:
@@ -179,6 +176,7 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
             per_detector = {name: detect(name) for name in order}
         else:
             running = {name: pool.submit(detect, name) for name in order}
+            pool.submit(replay_inputs, log)  # the suggestions' inputs, cached for suggest()
             kpis = pool.submit(compute_kpis, log, graph, cfg)
             stages_f = pool.submit(discover_stages, log)
             variants_f = pool.submit(discover_variants, log)

@@ -27,9 +27,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-import numpy as np
-
-__all__ = ["jit", "jit_available", "warm_up"]
+__all__ = ["jit", "jit_available"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,23 +62,3 @@ def jit(fn: F) -> F:
         return compiled(*args)
 
     return cast(F, call)
-
-
-def warm_up() -> None:
-    """Start Numba now (its import and compiler context: about half a second, once per process).
-
-    The first compiled kernel a process calls pays for that start-up; a caller with an idle thread (``analyze``
-    on a large log, while its pool prepares the first real kernel's inputs) calls this to take it off the
-    critical path. Calling it again costs nothing; without Numba it does nothing.
-
-    Examples
-    --------
-    >>> warm_up()
-    """
-    if jit_available():
-        _first_kernel(np.zeros(1))
-
-
-@jit
-def _first_kernel(x: np.ndarray) -> float:  # pragma: no cover - compiled
-    return float(x[0])

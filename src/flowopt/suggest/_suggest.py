@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from flowopt._memo import PerObjectCache
 from flowopt.analysis import Findings
 from flowopt.discovery import ProcessGraph
 from flowopt.errors import FlowoptError
@@ -89,8 +90,7 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
     """
     if len(log) == 0 or len(findings) == 0:
         return Suggestions([])
-    full = case_arrays(log)
-    cals = learn_calendars(full)
+    full, cals = replay_inputs(log)
     arrays = sample_cases(full, MAX_REPLAY_CASES)
     cands = candidates(findings, graph, config)
 
@@ -117,6 +117,21 @@ def suggest(log: EventLog, findings: Findings, graph: ProcessGraph, config: Conf
                               activities=cand.activities, estimated_saving=saving, risk=cand.risk,
                               evidence={**cand.evidence, **extra}, protected=cand.protected))
     return Suggestions(_best_per_subject(out))
+
+
+_INPUTS: PerObjectCache[tuple[CaseArrays, list[WeekCalendar | None]]] = PerObjectCache(size=2)
+
+
+def replay_inputs(log: EventLog) -> tuple[CaseArrays, list[WeekCalendar | None]]:
+    """The log's :func:`case_arrays` (read-only) and :func:`learn_calendars`, computed once per log
+    (``analyze`` prepares them in its pool while the detectors run)."""
+    def compute() -> tuple[CaseArrays, list[WeekCalendar | None]]:
+        full = case_arrays(log)
+        for arr in (full.begin, full.end):
+            arr.setflags(write=False)
+        return full, learn_calendars(full)
+
+    return _INPUTS.get(log, None, compute)
 
 
 def _best_per_subject(items: list[Suggestion]) -> list[Suggestion]:
