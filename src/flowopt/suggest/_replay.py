@@ -1,8 +1,8 @@
 """Counterfactual replay: re-time every real case as if a change had been made, and measure the saving.
 
 Each change is written as per-event *cuts* (seconds an event and everything after it in its case move
-earlier) and *drops* (events that no longer happen), applied to all cases at once with one cumulative
-sum per case — no loop per case or per event:
+earlier) and *drops* (events that no longer happen), applied to all cases at once — array operations
+position by position, or one compiled pass over the cases on large logs (no Python loop per case or event):
 
 - :func:`replay_remove` — a step is no longer done: its wait and its service leave the case, the case's
   later events move earlier by that much (the wait is measured from the previous event's end, never
@@ -347,8 +347,10 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     and its own service time. ``drop`` rows no longer happen; rows sharing a ``run`` id (>= 0) all become
     ready when the run begins and the run ends with its last member; ``release`` rows start at
     ``release_rule.apply(ready)``; a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
-    queue). An event never moves later than it was. One vectorised step per position in
-    the case (a loop over positions, not over cases or events).
+    queue). An event never moves later than it was. On logs of :data:`_COMPILED_MIN_ROWS` events or more (with
+    Numba) one compiled pass re-times the cases one after another (:func:`_retime_cases`); otherwise one
+    vectorised step per position in the case (a loop over positions, not over cases or events). Both give the
+    same floats (tests/suggest/test_replay.py).
     """
     m = a.end.shape[0]
     drop = np.zeros(m, dtype=bool) if drop is None else drop
