@@ -492,7 +492,7 @@ def _document_checks(p: dict[str, Any], draws: _Draws, cal: WorkCalendar, server
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     cases = np.concatenate(case_r)
     service = np.concatenate([svc["doc_check"][c, r] for r, c in enumerate(case_r)])
-    ready = np.empty(cases.shape[0])
+    ready = np.zeros(cases.shape[0])  # rounds 1+ are filled by chain() below; zeros, not garbage, in the first guess
     ready[: sizes[0]] = ready0
     req = svc["request_docs"][:, 0]
     ends = ready + service  # first guess without queueing, filled round by round below
