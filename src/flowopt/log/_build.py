@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,13 +18,14 @@ from flowopt.io._csv import known_categories_dtype
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
 from flowopt.log._stages import classify_activities
-from flowopt.log._timestamps import parse_timestamps
+from flowopt.log._timestamps import ns_datetimes, parse_timestamps
 from flowopt.options import Config
 
 __all__ = ["build_clean_log", "build_log"]
 
 _R = list(QuarantineReason)
 _CODE = {r: i + 1 for i, r in enumerate(_R)}
+T = TypeVar("T")
 _THREAD_MIN_ROWS = 200_000  # below this, starting a thread costs more than it saves
 
 
@@ -86,13 +87,6 @@ def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     not missing (factorized texts) and codes known to be in range: no hashing of the categories to check it."""
     dtype = known_categories_dtype(categories)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
-
-
-def _utc(ns: np.ndarray) -> pd.arrays.DatetimeArray:
-    """``pd.to_datetime(ns.view("datetime64[ns]")).tz_localize("UTC")`` (int64 nanoseconds, NaT as the int64
-    minimum) without the copies: ``ns`` becomes the array's data."""
-    return pd.arrays.DatetimeArray._simple_new(ns.view("datetime64[ns]"),
-                                               dtype=pd.DatetimeTZDtype(unit="ns", tz="UTC"))
 
 
 def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
@@ -216,18 +210,11 @@ def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool)
     return _maybe_numeric(col, rows).iloc[rows].reset_index(drop=True)
 
 
-def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., pd.Series], *args: Any) -> Callable[[], pd.Series]:
+def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
     """``fn(*args)``, computed by ``pool`` when there is one; call the result to get it."""
     if pool is None:
         return lambda: fn(*args)
     return pool.submit(fn, *args).result
-
-
-def _later(pool: ThreadPoolExecutor | None, col: pd.Series) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    """``_factor_text(col)``, computed by ``pool`` when there is one; call the result to get it."""
-    if pool is None:
-        return lambda: _factor_text(col)
-    return pool.submit(_factor_text, col).result
 
 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
@@ -252,8 +239,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         else:
             detail[new] = what
 
-    act_later = _later(pool, raw[mapping["activity"]])
-    coded = {f: _later(pool, raw[mapping[f]]) for f in ("resource", "role") if f in mapping}
+    act_later = _soon(pool, _factor_text, raw[mapping["activity"]])
+    coded = {f: _soon(pool, _factor_text, raw[mapping[f]]) for f in ("resource", "role") if f in mapping}
     case_f = _factor_text(raw[mapping["case"]])
     flag(case_f[0] < 0, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
     act_f = act_later()
@@ -397,14 +384,14 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             f"{source}: {n_act:,} distinct activities in column '{mapping['activity']}' — more than the limit of "
             f"{config.read.max_activities:,}. Is that really the activity column? If it is, raise the limit with "
             "[read] max_activities in the config.")
-    frame["start"] = _utc(inst_start)
-    frame["end"] = _utc(inst_end)
+    frame["start"] = ns_datetimes(inst_start)
+    frame["end"] = ns_datetimes(inst_end)
     for field in ("resource", "role"):
         frame[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
     if "outcome" in mapping:
         frame["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
     if sched is not None and (sched != nat).any():
-        frame["scheduled"] = _utc(sched)
+        frame["scheduled"] = ns_datetimes(sched)
     taken = set(frame.columns)
     for c in extra_cols:
         frame[c if c not in taken else f"{c} (original)"] = extras[c]()

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["parse_timestamps"]
+__all__ = ["ns_datetimes", "parse_timestamps"]
 
 _OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)$"
 
@@ -32,6 +32,13 @@ _NAT_US = np.iinfo(np.int64).min
 _PER_NS = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}
 
 
+def ns_datetimes(ns: np.ndarray, *, utc: bool = True) -> pd.arrays.DatetimeArray:
+    """Int64 nanoseconds (NaT as the int64 minimum) as a datetime array, UTC or naive, without copies: ``ns``
+    becomes the array's data (``pd.to_datetime(ns.view("datetime64[ns]"))``, localized to UTC when ``utc``)."""
+    dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
+    return pd.arrays.DatetimeArray._simple_new(ns.view("datetime64[ns]"), dtype=dtype)
+
+
 def _ns(values: pd.Series, utc: bool) -> pd.Series:
     """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range."""
     per = _PER_NS.get(str(getattr(values.dt, "unit", "")))
@@ -44,9 +51,7 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
         np.minimum(out, _NS_HI.value // per, out=out)
         out *= np.int64(per)
         out[nat] = _NAT_US
-        dtype = pd.DatetimeTZDtype(unit="ns", tz="UTC") if utc else np.dtype("datetime64[ns]")
-        arr = pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)
-        return pd.Series(arr, index=values.index, name=values.name, copy=False)  # ``out`` is new: no copy
+        return pd.Series(ns_datetimes(out, utc=utc), index=values.index, name=values.name, copy=False)  # out is new
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
     return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
