@@ -112,7 +112,7 @@ class _Sniffed:
     delimiter: str
     names: list[str]
     blank: int  # blank lines before the header (pyarrow counts them)
-    head: str  # the decoded first bytes (header and the first rows)
+    lines: list[str]  # the decoded first bytes split at pyarrow's line ends (header and the first rows)
 
 
 def _sniff(p: Path, delimiter: str | None, encoding: str | None) -> _Sniffed:
@@ -142,7 +142,7 @@ def _sniff(p: Path, delimiter: str | None, encoding: str | None) -> _Sniffed:
     header_line = next(csv.reader(io.StringIO(lines[blank]), delimiter=delim), [])
     names = _dedupe_names([h.strip() for h in header_line])
     return _Sniffed(path=p, compressed=compressed, encoding=enc, delimiter=delim, names=names, blank=blank,
-                    head=text_head)
+                    lines=lines)
 
 
 def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None,
@@ -200,8 +200,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
               blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
                                   skip_rows=blank + 1, block_size=_BLOCK)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
-                                   strings_can_be_null=True, quoted_strings_can_be_null=True)
+    convert = _convert({n: pa.string() for n in names})
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
 
     def _read(newlines: bool, read_options: pacsv.ReadOptions) -> pa.Table:
@@ -391,7 +390,7 @@ def _time_kinds(sniffed: _Sniffed, columns: list[str]) -> dict[str, pa.DataType]
     neither kind are left out). Only a guess for speed: the full read checks every value."""
     if not columns:
         return {}
-    lines = sniffed.head.replace("\r\n", "\n").replace("\r", "\n").split("\n")[sniffed.blank + 1:-1][:2000]
+    lines = sniffed.lines[sniffed.blank + 1:-1][:2000]
     try:
         sample = pacsv.read_csv(io.BytesIO("\n".join(lines).encode("utf-8")),
                                 read_options=pacsv.ReadOptions(column_names=sniffed.names, use_threads=False),
