@@ -35,9 +35,8 @@ from scipy import stats as _st
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._signoffs import (
-    _codes,
-    _prev_codes,
     _shared_context,
+    _step_codes,
     conditional_fast_tracks,
     reject_upper,
 )
@@ -210,12 +209,7 @@ def find_knockout_order(log: EventLog, graph: Any = None, config: Config | Any =
     cost_col = "service_s" if use_service else "time_added_s"
     cost = ex.groupby("step")[cost_col].median()
     # step pairs (previous sign-off approved, then another step) on integer codes, by (previous, next) name
-    names = [str(v) for v in ex["step"].cat.categories]  # sorted
-    case = ex["case"].to_numpy()
-    same = np.zeros(case.shape[0], dtype=bool)
-    same[1:] = case[1:] == case[:-1]
-    sc = _codes(ex["step"])
-    pc = _prev_codes(sc, same)
+    names, case, same, sc, pc = _step_codes(ex)
     prev_ok = np.zeros(case.shape[0], dtype=bool)  # the previous execution in the case approved
     prev_ok[1:] = (ex["outcome"] == "approved").to_numpy(dtype=bool)[:-1] & same[1:]
     idx = np.flatnonzero((pc >= 0) & (pc != sc) & prev_ok)

@@ -327,15 +327,10 @@ def find_sequential_signoffs(log: EventLog, graph: Any = None, config: Config | 
     roles = {r.step: set(r.roles) for r in table.steps.itertuples(index=False)}
     protected = {r.step: bool(r.protected) for r in table.steps.itertuples(index=False)}
     people = ex["resource"].nunique() >= 5
-    # everything on integer codes: the step and the previous step in the case (as the context's prev_step,
-    # which is the previous row's step within the case), the resource and the previous resource
-    names = [str(v) for v in ex["step"].cat.categories]  # sorted step names
-    case = ex["case"].to_numpy()
-    same = np.zeros(case.shape[0], dtype=bool)
-    same[1:] = case[1:] == case[:-1]
-    sc = ex["step"].cat.codes.to_numpy().astype(np.int64)
+    # everything on integer codes: the step and the previous step in the case, the resource and the previous one
+    names, case, same, sc, pc = _step_codes(ex)
     rc = _codes(ex["resource"])
-    pc, prc = _prev_codes(sc, same), _prev_codes(rc, same)
+    prc = _prev_codes(rc, same)
     idx = np.flatnonzero((pc >= 0) & (pc != sc))
     if idx.shape[0] == 0:
         return []
@@ -423,6 +418,17 @@ def _codes(col: pd.Series) -> np.ndarray:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.codes.to_numpy(), dtype=np.int64)
     return np.asarray(pd.factorize(col, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _step_codes(ex: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The context's steps on integer codes: (the sorted step names, each execution's case, whether it follows
+    an execution of the same case, its step code, the previous execution's step code in the case or -1 — the
+    context's ``prev_step`` as a code)."""
+    case = ex["case"].to_numpy()
+    same = np.zeros(case.shape[0], dtype=bool)
+    same[1:] = case[1:] == case[:-1]
+    sc = _codes(ex["step"])
+    return [str(v) for v in ex["step"].cat.categories], case, same, sc, _prev_codes(sc, same)
 
 
 def _prev_codes(codes: np.ndarray, same: np.ndarray) -> np.ndarray:
