@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowopt import _sorting
-from flowopt._sorting import group_time_order
+from flowopt._sorting import code_order, group_time_order
 
 
 @settings(max_examples=200, deadline=None)
@@ -49,3 +49,13 @@ def test_two_pass_on_a_large_log_shaped_input() -> None:
     t = (np.arange(n) * 60 + rng.integers(0, 600, n)) * 10 ** 6
     assert np.array_equal(group_time_order(act, t), np.lexsort((t, act)))
     assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 40_000), max_size=60), st.booleans())
+def test_code_order_is_a_stable_argsort(codes: list[int], small: bool) -> None:
+    """Radix (16-bit) or not, the order of a stable argsort."""
+    c = np.array([v % 50 if small else v for v in codes], dtype=np.int64)
+    assert code_order(c).tolist() == np.argsort(c, kind="stable").tolist()
+    if c.shape[0]:
+        assert code_order(c, int(c.max()) + 1).tolist() == np.argsort(c, kind="stable").tolist()

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["group_time_order"]
+__all__ = ["code_order", "group_time_order"]
 
-_RADIX_GROUPS = 32_767  # group codes that fit 16 bits: NumPy's stable argsort of int16 is a radix sort
+_INT16_MAX = int(np.iinfo(np.int16).max)  # codes below this fit 16 bits: NumPy's stable argsort of int16 is a radix sort
 _TWO_PASS_MIN = 100_000  # rows from which the two-pass sort pays off
+
+
+def code_order(codes: np.ndarray, n_codes: int | None = None) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` for non-negative integer codes, as a linear radix sort when they fit
+    16 bits (NumPy sorts int16 that way; the order is the same). ``n_codes``: a bound on the codes, when known.
+
+    Examples
+    --------
+    >>> code_order(np.array([2, 0, 2, 1])).tolist()
+    [1, 3, 0, 2]
+    """
+    top = n_codes if n_codes is not None else (int(codes.max()) + 1 if codes.shape[0] else 0)
+    return np.argsort(codes.astype(np.int16) if top <= _INT16_MAX else codes, kind="stable")
 
 
 def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -39,11 +52,11 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
             key = case.astype(np.int64) * np.int64(span) + d
             if bool((key[1:] >= key[:-1]).all()):  # already in order (a log sorted by case and time)
                 return np.arange(n, dtype=np.int64)
-            if n_case <= _RADIX_GROUPS and n >= _TWO_PASS_MIN:
+            if n_case <= _INT16_MAX and n >= _TWO_PASS_MIN:
                 # few groups (activities, resources) in an order of their own: first a radix sort by group
                 # (linear), then the stable sort of the key meets long presorted runs (same result: both
                 # sorts are stable)
-                pre = np.argsort(case.astype(np.int16), kind="stable")
+                pre = code_order(case, n_case)
                 return pre[np.argsort(key[pre], kind="stable")]
             return np.argsort(key, kind="stable")
     return np.lexsort((t, case))

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from flowopt._sorting import code_order
 from flowopt.analysis._batching import distinct_per_group
 from flowopt.analysis._findings import Category, Finding
 from flowopt.analysis._stats import median_ci, severity
@@ -145,7 +146,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     pick = np.flatnonzero(eligible & ((rank_total <= top_n) | (rank_p90 <= top_n)))
     basis_known = np.bincount(inv, weights=wt.start_known.astype(float), minlength=g)
     out: list[Finding] = []
-    by_edge = np.argsort(inv.astype(np.int16) if g < 32_767 else inv, kind="stable")  # radix sort when it fits
+    by_edge = code_order(inv, g)
     edge_lo = np.searchsorted(inv[by_edge], np.arange(g + 1))
     for e in pick:  # loop over edges
         sel = np.zeros(len(inv), dtype=bool)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from flowopt._sorting import code_order
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
@@ -46,7 +47,7 @@ def _groups(codes: np.ndarray, rows: np.ndarray, min_events: int) -> list[tuple[
     rows, g = rows[ok], g[ok]
     if not len(rows):
         return []
-    order = np.argsort(g.astype(np.int16) if int(g.max()) < 32_767 else g, kind="stable")  # radix sort when small
+    order = code_order(g)
     sg = g[order]
     start = np.flatnonzero(np.concatenate(([True], sg[1:] != sg[:-1])))  # runs of equal codes (already sorted)
     cnt = np.diff(np.append(start, len(sg)))
@@ -110,7 +111,7 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
     same[:-1] = c.case[1:] == c.case[:-1]
     nxt[:-1] = np.where(same[:-1], c.activity[1:], a)
     levels = [lv for lv, has in (("resource", log.has_resource), ("role", log.has_role)) if has]
-    act_order = np.argsort(c.activity.astype(np.int16) if a < 32_767 else c.activity, kind="stable")  # radix sort
+    act_order = code_order(c.activity, a)
     act_bounds = np.searchsorted(c.activity[act_order], np.arange(a + 1))
 
     tests: list[dict[str, Any]] = []

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flowopt._sorting import code_order
+
 __all__ = [
     "NAT",
     "GroupStats",
@@ -58,10 +60,8 @@ def _group_order(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     order than lexsort's, which changes no statistic.
     """
     by_value = np.argsort(values)
-    g = group[by_value]
-    if n_groups <= np.iinfo(np.int16).max:
-        g = g.astype(np.int16)
-    return by_value[np.argsort(g, kind="stable")]
+    out: np.ndarray = by_value[code_order(group[by_value], n_groups)]
+    return out
 
 
 _FEW_GROUPS = 4096
@@ -73,7 +73,7 @@ def _few_group_quantiles(group: np.ndarray, values: np.ndarray, cnt: np.ndarray,
     ``np.partition`` of each group's run at the order statistics the quantiles need (a loop over groups,
     not rows). The same numbers as interpolating in fully sorted runs."""
     n_groups = len(cnt)
-    v = values[np.argsort(group.astype(np.int16), kind="stable")]
+    v = values[code_order(group, n_groups)]
     med, p90, mx = (np.full(n_groups, np.nan) for _ in range(3))
     for k in np.flatnonzero(cnt):
         c = int(cnt[k])

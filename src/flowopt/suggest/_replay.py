@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from flowopt._jit import jit, jit_available
+from flowopt._sorting import code_order
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
@@ -385,8 +386,7 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
-    # positions are small: a 16-bit stable sort is a radix sort (same order as any stable sort)
-    order = np.argsort(pos.astype(np.int16) if int(pos.max()) < 32_767 else pos, kind="stable")
+    order = code_order(pos)  # positions are small: a radix sort
     rows, pos = rows[order], pos[order]
     cuts = np.searchsorted(pos, np.arange(pos[-1] + 2))
     ready_new = np.zeros(n)
