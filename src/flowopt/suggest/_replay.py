@@ -376,13 +376,10 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     hit[a.case[touched]] = True
     if m >= _COMPILED_MIN_ROWS and jit_available():
         masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168)
-        rule = release_rule if release_rule is not None and release.any() else None
-        ok = np.zeros(7, dtype=bool)
-        ok[list(rule.weekdays if rule is not None else ())] = True
+        rule = release_rule._kernel_args() if release_rule is not None and release.any() else \
+            (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
         _retime_cases(hit, a.bounds, a.begin, a.end, a.act.astype(np.int64), drop, run, advance, cal_idx, masks,
-                      off, release, 0 if rule is None else (1 if rule.kind == "immediate" else 2),
-                      0.0 if rule is None else float(rule.latency_s), 0.0 if rule is None else float(rule.time_of_day_s),
-                      0.0 if rule is None else rule.origin_ns / _NS, ok, begin, end)
+                      off, release, *rule, begin, end)
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
@@ -460,16 +457,13 @@ def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_en
             if masks[j, h]:
                 hours[j, n_hours[j]] = h
                 n_hours[j] += 1
-    week_s = 7 * 86_400.0
-    monday = 3 * 86_400.0
-    hour = 3_600.0
 
     def to_work(ci: int, t: float) -> float:  # WeekCalendar.to_work
-        tm = t + monday
-        wk = np.floor(tm / week_s)
-        sec = tm - wk * week_s
-        h = min(int(sec // hour), 167)
-        return float(wk * rank[ci, 168] * hour + rank[ci, h] * hour + ((sec - h * hour) if masks[ci, h] else 0.0))
+        tm = t + _MONDAY
+        wk = np.floor(tm / _WEEK)
+        sec = tm - wk * _WEEK
+        h = min(int(sec // HOUR), 167)
+        return float(wk * rank[ci, 168] * HOUR + rank[ci, h] * HOUR + ((sec - h * HOUR) if masks[ci, h] else 0.0))
 
     for c in range(hit.shape[0]):
         if not hit[c]:
@@ -491,23 +485,23 @@ def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_en
             if ci >= 0 and a_begin[i] >= old_ready and rn != old_ready:
                 wg = to_work(ci, a_begin[i] + off) - to_work(ci, old_ready + off)
                 w = to_work(ci, rn + off) + wg  # then WeekCalendar.from_work
-                per_week = n_hours[ci] * hour
+                per_week = n_hours[ci] * HOUR
                 wk = np.floor(w / per_week)
                 r = w - wk * per_week
-                jh = min(int(r // hour), int(n_hours[ci]) - 1)
-                nb = wk * week_s + hours[ci, jh] * hour + (r - jh * hour) - monday - off
+                jh = min(int(r // HOUR), int(n_hours[ci]) - 1)
+                nb = wk * _WEEK + hours[ci, jh] * HOUR + (r - jh * HOUR) - _MONDAY - off
             if rel_mode > 0 and release[i]:
                 if rel_mode == 1:
                     nb = rn + rel_latency
                 else:  # next_weekday_release
                     abs_s = rn + origin_s
-                    day = np.floor(abs_s / 86_400.0)
-                    if day * 86_400.0 + rel_tod < abs_s:
+                    day = np.floor(abs_s / DAY)
+                    if day * DAY + rel_tod < abs_s:
                         day = day + 1
                     for _ in range(7):
                         if not rel_weekdays[int((day + 3) % 7)]:
                             day = day + 1
-                    nb = day * 86_400.0 + rel_tod - origin_s
+                    nb = day * DAY + rel_tod - origin_s
             cap = a_begin[i] - advance[i]
             if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
                 nb = cap if (cap < nb or np.isnan(cap)) else nb
@@ -655,6 +649,14 @@ class ReleaseRule:
         if self.kind == "immediate":
             return ready + self.latency_s
         return next_weekday_release(ready, self.origin_ns, self.time_of_day_s, self.weekdays)
+
+    def _kernel_args(self) -> tuple[int, float, float, float, np.ndarray]:
+        """The rule as :func:`_retime_cases` takes it: mode (1 immediate, 2 daily), latency, time of day, the
+        origin in seconds, and the allowed weekdays as a mask."""
+        weekdays = np.zeros(7, dtype=bool)
+        weekdays[list(self.weekdays)] = True
+        return (1 if self.kind == "immediate" else 2), float(self.latency_s), float(self.time_of_day_s), \
+            self.origin_ns / _NS, weekdays
 
 
 def learned_release_time(a: CaseArrays, rows: np.ndarray) -> float:
