@@ -103,10 +103,7 @@ def _prev_text(col: pd.Series, same: np.ndarray) -> Any:
     Text categoricals are shifted on their integer codes and decoded once (no Python objects per row).
     """
     if isinstance(col.dtype, pd.CategoricalDtype) and isinstance(col.cat.categories.dtype, pd.StringDtype):
-        codes = col.cat.codes.to_numpy()
-        prev = np.full(codes.shape[0], -1, dtype=codes.dtype)
-        prev[1:] = codes[:-1]
-        prev[~same] = -1
+        prev = _prev_codes(col.cat.codes.to_numpy(), same)
         return col.cat.categories.array.take(prev, allow_fill=True)  # Arrow's take: one pass, no row objects
     return np.where(same, col.shift(1), None)
 
