@@ -58,6 +58,8 @@ def _tables() -> dict[str, pa.Table]:
         "case index": pa.Table.from_pandas(f.set_index("case_id")),
         "int names": pa.Table.from_pandas(f.set_axis(range(f.shape[1]), axis=1)),
         "chunks": pa.table({"a": pa.chunked_array([d1, d2])}),
+        # chunks with different dictionaries, one repeating a value: unified (then distinct) by both
+        "chunks, one repeating": pa.table({"a": pa.chunked_array([dup, d2, d1])}),
         "duplicate values": pa.table({"a": dup}), "null value": pa.table({"a": with_null}),
         "empty": pa.Table.from_pandas(f.iloc[:0]),
         "two row groups": pa.concat_tables([pa.Table.from_pandas(f.iloc[:20]), pa.Table.from_pandas(f.iloc[20:])]),

@@ -433,10 +433,11 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
         if name in index_fields or not _string_dictionary(col.type) or col.num_chunks == 0:
             continue
         first = col.chunk(0).dictionary
-        if not all(c.dictionary.equals(first) for c in col.chunks[1:]):
+        unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
+        if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
             col = pa.table({name: col}).unify_dictionaries().column(0)
             first = col.chunk(0).dictionary
-        if first.null_count or pc.count_distinct(first).as_py() != len(first):
+        if first.null_count or (not unified and pc.count_distinct(first).as_py() != len(first)):
             continue
         codes = pa.chunked_array([c.indices.fill_null(-1) for c in col.chunks], type=col.type.index_type)
         table = table.set_column(i, pa.field(name, col.type.index_type), codes)

@@ -90,9 +90,10 @@ def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
 
 
 def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
-                t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+                t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """``raw.duplicated(keep="first")`` for the rows ``idx``, comparing whole rows only where needed;
-    and ``idx`` sorted by (case, time), ties in input order (None when ``idx`` has fewer than two rows).
+    ``idx`` sorted by (case, time), ties in input order, and ``t`` in that order (both None when ``idx`` has
+    fewer than two rows).
 
     Identical rows have the same case code and time ``t``, so sorting ``idx`` by (case, time) puts them
     in one run of equal keys; the full-row comparison runs on rows in such runs only (usually few).
@@ -100,7 +101,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
     """
     out = np.zeros(len(raw), dtype=bool)
     if len(idx) < 2:
-        return out, None
+        return out, None, None
     every = len(idx) == len(case)  # all rows (idx is then 0..n-1): no gathers needed
     s = group_time_order(case, t) if every else idx[group_time_order(case[idx], t[idx])]
     cs, ts = case[s], t[s]
@@ -111,7 +112,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
     cand = np.sort(s[in_run])
     if len(cand):
         out[cand] = raw.iloc[cand].duplicated(keep="first").to_numpy(dtype=bool)
-    return out, s
+    return out, s, ts
 
 
 def _maybe_numeric(col: pd.Series, order: np.ndarray | None = None) -> pd.Series:
@@ -292,8 +293,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
              f"'{mapping['end']}' is earlier than '{mapping['start']}'" if "start" in mapping else "")
 
     by_case_time: np.ndarray | None = None  # the usable rows by (case, end), ties in file order
+    end_by_case_time: np.ndarray | None = None  # their end times in that order
     if config.read.drop_duplicates and n:
-        dup, by_case_time = _duplicated(raw, np.flatnonzero(reason == 0), case_f[0], end_ns)
+        dup, by_case_time, end_by_case_time = _duplicated(raw, np.flatnonzero(reason == 0), case_f[0], end_ns)
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
@@ -366,7 +368,12 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = group_time_order(case_codes, inst_end)
     if not (len(o) < 2 or bool((o[1:] > o[:-1]).all())):  # o is a permutation: increasing means already in order
-        rows, inst_start, inst_end, case_codes = rows[o], inst_start[o], inst_end[o], case_codes[o]
+        every_row = not lifecycle and len(rows) == n  # rows is then 0..n-1
+        inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
+        rows, inst_start = (o if every_row else rows[o]), inst_start[o]
+        # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
+        case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
+                               np.bincount(case_codes, minlength=len(case_uniques)))
         if sched is not None:
             sched = sched[o]
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
