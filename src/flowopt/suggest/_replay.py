@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from flowopt._jit import jit, jit_available
+from flowopt._memo import PerObjectCache
 from flowopt._sorting import code_order
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -80,7 +81,15 @@ class CaseArrays:
 
     def throughput(self, begin: np.ndarray | None = None, end: np.ndarray | None = None,
                    keep: np.ndarray | None = None) -> np.ndarray:
-        """Seconds from each case's first begin to its last end (dropped rows ignored)."""
+        """Seconds from each case's first begin to its last end (dropped rows ignored).
+
+        Without arguments: the cases as they are, computed once per arrays object (every replay compares
+        with it) and returned read-only."""
+        if begin is None and end is None and keep is None:
+            return _THROUGHPUT.get(self, None, lambda: _read_only(self._throughput(None, None, None)))
+        return self._throughput(begin, end, keep)
+
+    def _throughput(self, begin: np.ndarray | None, end: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray:
         b = self.begin if begin is None else begin
         e = self.end if end is None else end
         if keep is not None:
@@ -257,7 +266,9 @@ def _scaled_count(k: int, scale: float) -> int:
 
 
 def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
-    b = float(np.quantile(before, q))
+    # the same "before" (a CaseArrays' own throughput, read-only) comes back for every replay: its quantiles once
+    b = _SCALAR.get(before, q, lambda: float(np.quantile(before, q))) if not before.flags.writeable \
+        else float(np.quantile(before, q))
     return 0.0 if b <= 0 else round((float(np.quantile(after, q)) - b) / b * 100.0, 2)
 
 
@@ -266,7 +277,17 @@ def _period_days(a: CaseArrays) -> float:
         return a.log_period_days
     if a.end.shape[0] == 0:
         return 0.0
-    return float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY
+    return _SCALAR.get(a, "period", lambda: float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY)
+
+
+# figures of the cases as they are, shared by every replay of the same arrays: computed once per arrays object
+_THROUGHPUT: PerObjectCache[np.ndarray] = PerObjectCache(size=8)
+_SCALAR: PerObjectCache[float] = PerObjectCache(size=32)
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    x.setflags(write=False)
+    return x
 
 
 # ---------------------------------------------------------------------------------------------- calendars
