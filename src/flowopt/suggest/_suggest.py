@@ -41,6 +41,7 @@ from flowopt.suggest._replay import (
     activity_codes,
     case_arrays,
     cases_where,
+    in_codes,
     learn_calendars,
     replay_advance,
     replay_parallel,
@@ -247,7 +248,7 @@ def _subset(log: EventLog, ch: Change, a: CaseArrays) -> tuple[np.ndarray | None
         _, attr, side, thr = sub
         return None, cases_where(log, attr, "<" if side == "below" else ">=", float(thr))
     if sub[0] == "after":
-        return np.isin(_prev_codes(a), activity_codes(log, [sub[1]])), None
+        return in_codes(_prev_codes(a), activity_codes(log, [sub[1]]), len(a.names)), None
     if sub[0] == "repeat_role":
         role = log.frame["role"]
         if role.isna().all():
@@ -276,12 +277,12 @@ def _rework_rows(log: EventLog, loop: tuple[str, ...], a: CaseArrays) -> np.ndar
     """Rows that a first-time-right case would not have: every loop activity but the first one's first run."""
     codes = activity_codes(log, loop)
     head = activity_codes(log, loop[:1])
-    ins = np.isin(a.act, codes)
+    ins = in_codes(a.act, codes, len(a.names))
     key = a.case * (len(a.names) + 1) + a.act
     _, first = np.unique(key, return_index=True)
     is_first = np.zeros(key.shape[0], dtype=bool)
     is_first[first] = True
-    return ins & ~(np.isin(a.act, head) & is_first)
+    return ins & ~(in_codes(a.act, head, len(a.names)) & is_first)
 
 
 def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | None:
@@ -294,9 +295,9 @@ def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | Non
     part = np.zeros(wt.row.shape[0])
     for cause in ch.causes:
         part += wt.causes_ns[cause].astype(np.float64) / 1e9
-    sel = np.isin(a.act[wt.row], activity_codes(log, ch.activities))
+    sel = in_codes(a.act[wt.row], activity_codes(log, ch.activities), len(a.names))
     if ch.edge is not None:
-        sel &= np.isin(a.act[wt.pred], activity_codes(log, [ch.edge[0]]))
+        sel &= in_codes(a.act[wt.pred], activity_codes(log, [ch.edge[0]]), len(a.names))
     vals = part[sel]
     if ch.cap_at_median and vals.shape[0]:
         vals = np.maximum(vals - float(np.median(vals)), 0.0)
@@ -312,7 +313,8 @@ def _merge_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray:
     rc = res.cat.codes.to_numpy() if hasattr(res, "cat") else res.astype("category").cat.codes.to_numpy()
     prev_rc = np.full_like(rc, -1)
     prev_rc[1:] = rc[:-1]
-    sel = np.isin(a.act, activity_codes(log, [ch.edge[1]])) & np.isin(_prev_codes(a), activity_codes(log, [ch.edge[0]]))
+    sel = in_codes(a.act, activity_codes(log, [ch.edge[1]]), len(a.names)) \
+        & in_codes(_prev_codes(a), activity_codes(log, [ch.edge[0]]), len(a.names))
     sel &= (rc != prev_rc) | (rc < 0)
     gap = a.begin - np.nan_to_num(a.prev_end())
     return np.where(sel, np.maximum(gap - ch.keep_wait_s, 0.0), 0.0)
