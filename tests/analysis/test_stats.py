@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
 from flowopt.analysis._stats import (
     bootstrap_median_ci,
     clopper_pearson_interval,
+    kruskal_wallis,
     mann_kendall,
     severity,
     wilson_interval,
@@ -85,3 +86,27 @@ def test_severity_needs_support_for_high() -> None:
     assert severity(float("nan"), 0.99, 500) is None
     with pytest.raises(ParameterError):
         severity(0.5, 0.9, 100, min_support=0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), k=st.integers(2, 5), discrete=st.booleans())
+def test_kruskal_wallis_is_scipy_float_for_float(data: st.DataObject, k: int, discrete: bool) -> None:
+    """The detectors' Kruskal–Wallis gives SciPy's exact floats, with ties (durations in whole minutes) or without."""
+    values = st.integers(0, 12).map(float) if discrete else st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
+    samples = [np.array(data.draw(st.lists(values, min_size=1, max_size=40))) for _ in range(k)]
+    pooled = np.concatenate(samples)
+    assume(pooled.min() < pooled.max())
+    h, p = kruskal_wallis(samples)
+    ref = sst.kruskal(*samples)
+    assert (h, p) == (float(ref.statistic), float(ref.pvalue))
+
+
+def test_kruskal_wallis_large_tied_samples_match_scipy() -> None:
+    """Large samples with big tie groups (where sums leave exact float range first) still match SciPy bit for bit."""
+    rng = np.random.default_rng(5)
+    samples = [np.round(rng.gamma(2.0, 600.0 * (1 + g / 4), size=20_000 + 7_000 * g), -1) for g in range(4)]
+    h, p = kruskal_wallis(samples)
+    ref = sst.kruskal(*samples)
+    assert (h, p) == (float(ref.statistic), float(ref.pvalue))
+    with pytest.raises(ParameterError):
+        kruskal_wallis(samples[:1])

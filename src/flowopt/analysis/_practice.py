@@ -28,7 +28,7 @@ from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
 from flowopt.analysis._hotspots import throughput_total_s
-from flowopt.analysis._stats import severity
+from flowopt.analysis._stats import kruskal_wallis, severity
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -126,8 +126,8 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
             groups = _groups(codes, dur_rows, min_events)
             if len(groups) >= 2:
                 samples = [service[r] for _, r in groups]
-                if len({float(np.median(s)) for s in samples}) > 1 or any(np.ptp(s) > 0 for s in samples):
-                    h, p = _st.kruskal(*samples)
+                if min(float(s.min()) for s in samples) < max(float(s.max()) for s in samples):  # not all one value
+                    h, p = kruskal_wallis(samples)
                     tests.append({"dimension": "duration", "level": level, "act": act, "groups": groups,
                                   "cats": cats, "stat": float(h), "p": float(p), "test": "kruskal"})
             groups = _groups(codes, rows, min_events)
