@@ -50,6 +50,8 @@ def _tables() -> dict[str, pa.Table]:
     d1 = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 1], pa.int32()), pa.array(["b", "a"]))
     d2 = pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.int32()), pa.array(["c", "b"]))
     dup = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["x", "x"]))
+    sorted_dup = pa.DictionaryArray.from_arrays(pa.array([0, 2, 1], pa.int32()), pa.array(["a", "b", "b"]))
+    unsorted = pa.DictionaryArray.from_arrays(pa.array([0, 2, 1], pa.int32()), pa.array(["c", "a", "b"]))
     with_null = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["x", None]))
     return {
         "typed": pa.Table.from_pandas(f), "nulls": pa.Table.from_pandas(nulls),
@@ -61,6 +63,7 @@ def _tables() -> dict[str, pa.Table]:
         # chunks with different dictionaries, one repeating a value: unified (then distinct) by both
         "chunks, one repeating": pa.table({"a": pa.chunked_array([dup, d2, d1])}),
         "duplicate values": pa.table({"a": dup}), "null value": pa.table({"a": with_null}),
+        "sorted, repeating": pa.table({"a": sorted_dup}), "unsorted, distinct": pa.table({"a": unsorted}),
         "empty": pa.Table.from_pandas(f.iloc[:0]),
         "two row groups": pa.concat_tables([pa.Table.from_pandas(f.iloc[:20]), pa.Table.from_pandas(f.iloc[20:])]),
     }

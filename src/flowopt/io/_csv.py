@@ -437,7 +437,7 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
         if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
             col = pa.table({name: col}).unify_dictionaries().column(0)
             first = col.chunk(0).dictionary
-        if first.null_count or (not unified and pc.count_distinct(first).as_py() != len(first)):
+        if first.null_count or not (unified or _distinct(first)):
             continue
         codes = pa.chunked_array([c.indices.fill_null(-1) for c in col.chunks], type=col.type.index_type)
         table = table.set_column(i, pa.field(name, col.type.index_type), codes)
@@ -452,6 +452,14 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
         dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
         frame.isetitem(j, pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False))
     return frame
+
+
+def _distinct(values: pa.Array) -> bool:
+    """Whether ``values`` (no nulls) holds each value once: a strictly increasing array (a sorted dictionary, as
+    Parquet writers usually store them) is checked without hashing."""
+    if len(values) < 2 or pc.all(pc.less(values.slice(0, len(values) - 1), values.slice(1))).as_py():
+        return True
+    return bool(pc.count_distinct(values).as_py() == len(values))
 
 
 def _string_dictionary(typ: pa.DataType) -> bool:

@@ -336,10 +336,12 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         extra_cols = [c for c in extra_cols]
     else:
         rows = np.flatnonzero(ok)
-        inst_start = start_ns[rows]
-        inst_end = end_ns[rows]
+        # every row usable: the time arrays themselves (gathered or copied below, so never shared with them)
+        inst_start = start_ns if len(rows) == n else start_ns[rows]
+        inst_end = end_ns if len(rows) == n else end_ns[rows]
         sched = None
         rows_used = len(rows)
+    every_row = not lifecycle and len(rows) == n  # rows is then 0..n-1
 
     if text_columns is not None and (reason.any() or (malformed is not None and len(malformed))):
         return None
@@ -354,7 +356,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
                             "reason.", source=source, failure_cases=quarantine.head(20))
 
     # sort: case id, end time, explicit order / file order
-    case_codes, case_uniques = _take_codes(*case_f, rows)
+    case_codes, case_uniques = _take_codes(*case_f, None if every_row else rows)
     if "order" in mapping:
         o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
     elif by_case_time is not None and not lifecycle:
@@ -370,7 +372,6 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = group_time_order(case_codes, inst_end)
     if not (len(o) < 2 or bool((o[1:] > o[:-1]).all())):  # o is a permutation: increasing means already in order
-        every_row = not lifecycle and len(rows) == n  # rows is then 0..n-1
         inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
         rows, inst_start = (o if every_row else rows[o]), inst_start[o]
         # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
@@ -378,6 +379,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
                                np.bincount(case_codes, minlength=len(case_uniques)))
         if sched is not None:
             sched = sched[o]
+    elif every_row:  # in order already: the log gets its own copies of the time arrays
+        inst_start, inst_end = inst_start.copy(), inst_end.copy()
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
     extras = {c: _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
