@@ -138,9 +138,9 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     Notes
     -----
     On logs of 200,000 events or more, ``analyze`` uses ``[analysis] threads`` threads (default 2): they
-    compute the sign-off and wait-cause tables while the graph is discovered, then run the detectors, the
-    KPIs, the stage view and the variants side by side, and estimate the suggestions that many at a time.
-    The result is the same as with ``threads = 1``.
+    compute the sign-off and wait-cause tables while the graph is discovered, then run the detectors side by
+    side while the calling thread computes the KPIs, the stage view and the variants, and estimate the
+    suggestions that many at a time. The result is the same as with ``threads = 1``.
 
     Examples
     --------
@@ -158,9 +158,10 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     pool = ThreadPoolExecutor(max_workers=cfg.analysis.threads) if overlap else None
     try:
         # the pool first computes the two big intermediate tables (cached per log) while this thread discovers
-        # the graph; then it runs the detectors, the KPIs, the stage view and the variants, each detector
-        # that reads one of the tables waiting for it first (submitted earlier, so already running: no
-        # deadlock); results are gathered in a fixed order, so the document does not depend on timing
+        # the graph; then it runs the detectors, each detector that reads one of the tables waiting for it
+        # first (submitted earlier, so already running: no deadlock), while this thread computes the KPIs,
+        # the stage view and the variants; results are gathered in a fixed order, so the document does not
+        # depend on timing
         ready = {} if pool is None else {
             "signoffs": pool.submit(lambda: _shared_context(signoff_steps(log, cfg))),
             "waits": pool.submit(compute_waits, log)}
@@ -177,16 +178,13 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
         else:
             running = {name: pool.submit(detect, name) for name in order}
             pool.submit(replay_inputs, log)  # the suggestions' inputs, cached for suggest()
-            kpis = pool.submit(compute_kpis, log, graph, cfg)
-            stages_f = pool.submit(discover_stages, log)
-            variants_f = pool.submit(discover_variants, log)
+            # this thread would only wait for the findings: it computes the views that need none meanwhile
+            kpi_values, stages, variants = compute_kpis(log, graph, cfg), discover_stages(log), discover_variants(log)
             per_detector = {name: running[name].result() for name in order}
         findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
         suggestions = suggest(log, findings, graph, cfg)
         if pool is None:
             kpi_values, stages, variants = compute_kpis(log, graph, cfg), discover_stages(log), discover_variants(log)
-        else:
-            kpi_values, stages, variants = kpis.result(), stages_f.result(), variants_f.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
