@@ -50,7 +50,7 @@ import pandas as pd
 
 from flowopt._jit import jit, jit_available
 from flowopt._memo import PerObjectCache
-from flowopt._sorting import group_time_order
+from flowopt._sorting import code_order, group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -193,14 +193,16 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     out = np.zeros(len(wait), dtype=bool)
     if not in_batch.any():
         return out
-    for e in np.unique(edge[in_batch]):  # loop over batched edges (a handful)
-        sel = edge == e
-        w = wait[sel].astype(np.float64)
-        if len(w) < _TIMER_MIN_N:
+    batched = np.unique(edge[in_batch])
+    rows = np.flatnonzero(np.isin(edge, batched))  # every wait on a batched edge, grouped by edge below
+    rows = rows[code_order(np.searchsorted(batched, edge[rows]), len(batched))]
+    bounds = np.searchsorted(edge[rows], batched[:-1], side="right") if len(batched) > 1 else np.zeros(0, np.int64)
+    for sel in np.split(rows, bounds):  # loop over batched edges (a handful)
+        if len(sel) < _TIMER_MIN_N:
             continue
-        p10, med, p90 = np.percentile(w, [10, 50, 90])
+        p10, med, p90 = np.percentile(wait[sel].astype(np.float64), [10, 50, 90])
         if med >= _TIMER_MIN_NS and (p90 - p10) <= _TIMER_SPREAD * med:
-            out |= sel & in_batch
+            out[sel[in_batch[sel]]] = True
     return out
 
 
