@@ -208,7 +208,6 @@ def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArr
         assert np.array_equal(x, y, equal_nan=True)
 
 
-
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 40), data=st.data())
 def test_in_codes_is_isin(n: int, data: Any) -> None:
@@ -217,3 +216,22 @@ def test_in_codes_is_isin(n: int, data: Any) -> None:
     wanted = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=5)), dtype=np.int32)
     got = replay_module.in_codes(codes, wanted, n)
     assert got.dtype == bool and np.array_equal(got, np.isin(codes, wanted))
+
+
+def test_as_is_figures_are_shared_then_dropped_with_their_arrays() -> None:
+    """The cases' own throughput is computed once per arrays object, shared read-only by its replays, and the
+    cache lets go of it (and its quantiles) when the arrays are gone: nothing whole-log stays alive."""
+    import gc
+
+    log = flowopt.datasets.example_log()
+    a = replay_module.case_arrays(log)
+    t = a.throughput()
+    assert t is a.throughput() and not t.flags.writeable
+    r = replay_module.replay_remove(log, [log.frame["activity"].iloc[1]], arrays=a)
+    assert r.before_s is t
+    r.saving()
+    assert id(t) in replay_module._QUANTILES and replay_module._QUANTILES[id(t)]
+    ids = (id(a), id(t))
+    del a, t, r
+    gc.collect()
+    assert ids[0] not in replay_module._AS_IS and ids[1] not in replay_module._QUANTILES

@@ -31,15 +31,15 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 from flowopt._jit import jit, jit_available
-from flowopt._memo import PerObjectCache
 from flowopt._sorting import code_order
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -49,14 +49,19 @@ from flowopt.suggest._types import Saving
 __all__ = ["CaseArrays", "Replay", "WeekCalendar", "activity_codes", "case_arrays", "cases_where", "learn_calendars",
            "next_weekday_release", "replay_advance", "replay_parallel", "replay_release", "replay_remove", "sample_cases", "step_name"]
 
+T = TypeVar("T")
 _NS = 1e9
 DAY = 86_400.0
 HOUR = 3_600.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)
 class CaseArrays:
-    """Float views of a log for replay: seconds since the log's first timestamp, rows in log order."""
+    """Float views of a log for replay: seconds since the log's first timestamp, rows in log order.
+
+    Treat the arrays as read-only: figures of the cases as they are (their throughput, the log period) are
+    computed once per object and reused by every replay of it.
+    """
 
     case: np.ndarray  # int64 case number per row (non-decreasing)
     act: np.ndarray  # int32 activity code per row
@@ -86,7 +91,7 @@ class CaseArrays:
         Without arguments: the cases as they are, computed once per arrays object (every replay compares
         with it) and returned read-only."""
         if begin is None and end is None and keep is None:
-            return _THROUGHPUT.get(self, None, lambda: _read_only(self._throughput(None, None, None)))
+            return _as_is(self, "throughput", lambda: _cached_throughput(self._throughput(None, None, None)))
         return self._throughput(begin, end, keep)
 
     def _throughput(self, begin: np.ndarray | None, end: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray:
@@ -223,7 +228,10 @@ def _signoff_activities(log: EventLog) -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replay:
-    """Throughput time of every case (seconds) before and after a change, replayed on the real cases."""
+    """Throughput time of every case (seconds) before and after a change, replayed on the real cases.
+
+    ``before_s`` is read-only: the replays of one :class:`CaseArrays` share it (copy it to change it).
+    """
 
     before_s: np.ndarray
     after_s: np.ndarray
@@ -280,9 +288,14 @@ def _scaled_count(k: int, scale: float) -> int:
 
 
 def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
-    # the same "before" (a CaseArrays' own throughput, read-only) comes back for every replay: its quantiles once
-    b = _SCALAR.get(before, q, lambda: float(np.quantile(before, q))) if not before.flags.writeable \
-        else float(np.quantile(before, q))
+    # "before" is usually a CaseArrays' own throughput, the same array for every replay: its quantiles once
+    quantiles = _QUANTILES.get(id(before))
+    if quantiles is None:
+        b = float(np.quantile(before, q))
+    elif q in quantiles:
+        b = quantiles[q]
+    else:  # two threads may both compute it: the same number
+        b = quantiles.setdefault(q, float(np.quantile(before, q)))
     return 0.0 if b <= 0 else round((float(np.quantile(after, q)) - b) / b * 100.0, 2)
 
 
@@ -291,16 +304,31 @@ def _period_days(a: CaseArrays) -> float:
         return a.log_period_days
     if a.end.shape[0] == 0:
         return 0.0
-    return _SCALAR.get(a, "period", lambda: float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY)
+    return _as_is(a, "period", lambda: float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY)
 
 
-# figures of the cases as they are, shared by every replay of the same arrays: computed once per arrays object
-_THROUGHPUT: PerObjectCache[np.ndarray] = PerObjectCache(size=8)
-_SCALAR: PerObjectCache[float] = PerObjectCache(size=32)
+# Figures of the cases as they are, shared by every replay of the same arrays: per CaseArrays object, dropped
+# with it (weak: a cache must not keep whole-log arrays alive), and quantiles per cached throughput array.
+_AS_IS: dict[int, dict[str, object]] = {}
+_QUANTILES: dict[int, dict[float, float]] = {}
 
 
-def _read_only(x: np.ndarray) -> np.ndarray:
+def _as_is(a: CaseArrays, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per arrays object ``a`` and ``name`` (thread-safe enough: a race computes it twice)."""
+    entry = _AS_IS.get(id(a))
+    if entry is None:
+        entry = _AS_IS.setdefault(id(a), {})
+        weakref.finalize(a, _AS_IS.pop, id(a), None)  # runs before the object's id can be reused
+    if name not in entry:
+        entry.setdefault(name, compute())
+    return cast(T, entry[name])
+
+
+def _cached_throughput(x: np.ndarray) -> np.ndarray:
+    """``x``, read-only (shared by every replay), with a slot for its quantiles while it lives."""
     x.setflags(write=False)
+    _QUANTILES[id(x)] = {}
+    weakref.finalize(x, _QUANTILES.pop, id(x), None)
     return x
 
 
