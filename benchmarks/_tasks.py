@@ -199,6 +199,10 @@ def _read_pyarrow_parquet(path: str) -> int:
 
 
 def _canonical(paths: dict[str, str], kind: str) -> int:
+    return len(_canonical_frame(paths, kind))
+
+
+def _canonical_frame(paths: dict[str, str], kind: str) -> Any:
     """flowopt's canonical frame the direct pyarrow way, with no validation at all: the file read typed (id
     columns dictionary-encoded, times as timestamps), case codes in sorted-id order, the rows taken in (case,
     end) order, ``to_pandas``. The reading targets compare ``read_log`` with a plain parse, which neither
@@ -230,7 +234,7 @@ def _canonical(paths: dict[str, str], kind: str) -> int:
     codes = rank[case.indices.to_numpy(zero_copy_only=False)]
     end = table.column(cols["end"]).cast(pa.int64()).to_numpy(zero_copy_only=False)
     order = np.lexsort((end, codes))
-    return len(table.take(order).to_pandas(split_blocks=True, self_destruct=True))
+    return table.take(order).to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _analyze(state: tuple[Any, dict[str, Any]]) -> Edges:

@@ -231,9 +231,11 @@ def kruskal_wallis(samples: list[np.ndarray]) -> tuple[float, float]:
     """``scipy.stats.kruskal(*samples)`` — the H statistic (tie-corrected) and its chi-square p-value — for
     two or more non-empty samples without NaN that are not all one value.
 
-    The same floats as SciPy's: the same average ranks from one stable sort, rank sums per sample (exact:
-    sums of half-integers), the same tie-correction array and expressions. SciPy's generic path (NaN
-    policy, array-API dispatch, ranks put back in input order) costs more than the sort on large samples.
+    The same floats as SciPy's current implementation (tested against the installed SciPy; releases before
+    its array-API rewrite summed the tie correction differently, which can change the last bits): the same
+    average ranks from one stable sort, rank sums per sample (exact: sums of half-integers), the same
+    tie-correction array and expressions. SciPy's generic path (NaN policy, array-API dispatch, ranks put back
+    in input order) costs more than the sort on large samples.
 
     Examples
     --------
