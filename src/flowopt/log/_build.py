@@ -386,28 +386,31 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     extras = {c: _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
 
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
-    frame = pd.DataFrame({
-        "case_id": _categorical(case_codes, pd.Index(case_uniques, dtype="string")),
-        "activity": _categorical(act_codes, pd.Index(act_uniques, dtype="str")),
-    })
-    n_act = len(frame["activity"].cat.categories)
+    n_act = len(act_uniques)
     if n_act > config.read.max_activities:
         raise LimitExceededError(
             f"{source}: {n_act:,} distinct activities in column '{mapping['activity']}' — more than the limit of "
             f"{config.read.max_activities:,}. Is that really the activity column? If it is, raise the limit with "
             "[read] max_activities in the config.")
-    frame["start"] = ns_datetimes(inst_start)
-    frame["end"] = ns_datetimes(inst_end)
+    # the columns in order, then one frame that takes them as they are (every array here is the log's own:
+    # no copy per column as assigning them one by one would make)
+    cols: dict[str, Any] = {
+        "case_id": _categorical(case_codes, pd.Index(case_uniques, dtype="string")),
+        "activity": _categorical(act_codes, pd.Index(act_uniques, dtype="str")),
+        "start": ns_datetimes(inst_start),
+        "end": ns_datetimes(inst_end),
+    }
     for field in ("resource", "role"):
-        frame[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
+        cols[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
     if "outcome" in mapping:
-        frame["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
+        cols["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
     if sched is not None and (sched != nat).any():
-        frame["scheduled"] = ns_datetimes(sched)
-    taken = set(frame.columns)
+        cols["scheduled"] = ns_datetimes(sched)
+    taken = set(cols)
     for c in extra_cols:
-        frame[c if c not in taken else f"{c} (original)"] = extras[c]()
-    frame["_row"] = rows.astype(np.int64, copy=False)
+        cols[c if c not in taken else f"{c} (original)"] = extras[c]()
+    cols["_row"] = rows.astype(np.int64, copy=False)
+    frame = pd.DataFrame(cols, copy=False)
 
     stages = classify_activities(frame["activity"].cat.categories, config.stages, with_rule=True)
     log = EventLog(frame, quarantine=quarantine, source=source, rows_in=rows_in, rows_used=rows_used,
