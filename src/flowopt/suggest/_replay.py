@@ -31,10 +31,9 @@ Examples
 from __future__ import annotations
 
 import re
-import weakref
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -49,18 +48,17 @@ from flowopt.suggest._types import Saving
 __all__ = ["CaseArrays", "Replay", "WeekCalendar", "activity_codes", "case_arrays", "cases_where", "learn_calendars",
            "next_weekday_release", "replay_advance", "replay_parallel", "replay_release", "replay_remove", "sample_cases", "step_name"]
 
-T = TypeVar("T")
 _NS = 1e9
 DAY = 86_400.0
 HOUR = 3_600.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CaseArrays:
     """Float views of a log for replay: seconds since the log's first timestamp, rows in log order.
 
-    Treat the arrays as read-only: figures of the cases as they are (their throughput, the log period) are
-    computed once per object and reused by every replay of it.
+    Treat the arrays as read-only: figures of the cases as they are (their throughput, the period they span)
+    are computed once, when the object is made, and reused by every replay of it.
     """
 
     case: np.ndarray  # int64 case number per row (non-decreasing)
@@ -74,6 +72,16 @@ class CaseArrays:
     cases: np.ndarray | None = None  # for a sample: the log's case numbers kept, else None
     of_cases: int | None = None  # for a sample: the log's number of cases
     log_period_days: float | None = None  # for a sample: the whole log's period
+    _throughput_s: np.ndarray = field(init=False, repr=False, compare=False)  # the cases as they are, read-only
+    _span_days: float = field(init=False, repr=False, compare=False)  # from time 0 to the last timestamp
+
+    def __post_init__(self) -> None:
+        before = self._throughput(None, None, None)
+        before.setflags(write=False)
+        object.__setattr__(self, "_throughput_s", before)
+        span = float(max(self.end.max(), self.begin.max()) - min(self.begin.min(), 0.0)) / DAY \
+            if self.end.shape[0] else 0.0
+        object.__setattr__(self, "_span_days", span)
 
     @property
     def scale(self) -> float:
@@ -88,10 +96,10 @@ class CaseArrays:
                    keep: np.ndarray | None = None) -> np.ndarray:
         """Seconds from each case's first begin to its last end (dropped rows ignored).
 
-        Without arguments: the cases as they are, computed once per arrays object (every replay compares
-        with it) and returned read-only."""
+        Without arguments: the cases as they are (computed when the object was made; every replay compares
+        with it), read-only."""
         if begin is None and end is None and keep is None:
-            return _as_is(self, "throughput", lambda: _cached_throughput(self._throughput(None, None, None)))
+            return self._throughput_s
         return self._throughput(begin, end, keep)
 
     def _throughput(self, begin: np.ndarray | None, end: np.ndarray | None, keep: np.ndarray | None) -> np.ndarray:
@@ -288,48 +296,12 @@ def _scaled_count(k: int, scale: float) -> int:
 
 
 def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
-    # "before" is usually a CaseArrays' own throughput, the same array for every replay: its quantiles once
-    quantiles = _QUANTILES.get(id(before))
-    if quantiles is None:
-        b = float(np.quantile(before, q))
-    elif q in quantiles:
-        b = quantiles[q]
-    else:  # two threads may both compute it: the same number
-        b = quantiles.setdefault(q, float(np.quantile(before, q)))
+    b = float(np.quantile(before, q))
     return 0.0 if b <= 0 else round((float(np.quantile(after, q)) - b) / b * 100.0, 2)
 
 
 def _period_days(a: CaseArrays) -> float:
-    if a.log_period_days is not None:
-        return a.log_period_days
-    if a.end.shape[0] == 0:
-        return 0.0
-    return _as_is(a, "period", lambda: float(max(a.end.max(), a.begin.max()) - min(a.begin.min(), 0.0)) / DAY)
-
-
-# Figures of the cases as they are, shared by every replay of the same arrays: per CaseArrays object, dropped
-# with it (weak: a cache must not keep whole-log arrays alive), and quantiles per cached throughput array.
-_AS_IS: dict[int, dict[str, object]] = {}
-_QUANTILES: dict[int, dict[float, float]] = {}
-
-
-def _as_is(a: CaseArrays, name: str, compute: Callable[[], T]) -> T:
-    """``compute()`` once per arrays object ``a`` and ``name`` (thread-safe enough: a race computes it twice)."""
-    entry = _AS_IS.get(id(a))
-    if entry is None:
-        entry = _AS_IS.setdefault(id(a), {})
-        weakref.finalize(a, _AS_IS.pop, id(a), None)  # runs before the object's id can be reused
-    if name not in entry:
-        entry.setdefault(name, compute())
-    return cast(T, entry[name])
-
-
-def _cached_throughput(x: np.ndarray) -> np.ndarray:
-    """``x``, read-only (shared by every replay), with a slot for its quantiles while it lives."""
-    x.setflags(write=False)
-    _QUANTILES[id(x)] = {}
-    weakref.finalize(x, _QUANTILES.pop, id(x), None)
-    return x
+    return a.log_period_days if a.log_period_days is not None else a._span_days
 
 
 # ---------------------------------------------------------------------------------------------- calendars
