@@ -196,8 +196,7 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     batched = np.unique(edge[in_batch])
     rows = np.flatnonzero(np.isin(edge, batched))  # every wait on a batched edge, grouped by edge below
     rows = rows[code_order(np.searchsorted(batched, edge[rows]), len(batched))]
-    bounds = np.searchsorted(edge[rows], batched[:-1], side="right") if len(batched) > 1 else np.zeros(0, np.int64)
-    for sel in np.split(rows, bounds):  # loop over batched edges (a handful)
+    for sel in np.split(rows, np.searchsorted(edge[rows], batched[:-1], side="right")):  # loop over batched edges (a handful)
         if len(sel) < _TIMER_MIN_N:
             continue
         p10, med, p90 = np.percentile(wait[sel].astype(np.float64), [10, 50, 90])
