@@ -2,7 +2,8 @@
 # Set up everything flowopt's demo and tests need on a fresh Debian/Ubuntu machine.
 # - system packages (only when run as root with apt-get): Graphviz `dot` for process maps, CJK fonts
 #   for Chinese labels, Chromium for the HTML report's browser test, a Java 17 runtime for the Spark engine;
-# - a virtual environment in .venv with flowopt (editable) and its pm4py + dev extras.
+# - a virtual environment in .venv with flowopt (editable, its compiled loops built from src/flowopt/_loops.pyx
+#   with the machine's C compiler) and its pm4py + dev extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -30,7 +31,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.flowopt-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# reinstall when the project's metadata or the compiled loops' source (built into src/flowopt/_loops*.so) changed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
+    || [ src/flowopt/_loops.pyx -nt "$stamp" ] || ! ls src/flowopt/_loops*.so >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[pm4py,spark,dev]"
   touch "$stamp"

@@ -14,7 +14,7 @@ TESTS = Path(__file__).resolve().parent
 
 # lower layers never import higher ones; modules in one layer may import each other
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "options", "_format", "_memo", "_jit", "_sorting"),
+    ("errors", "options", "_format", "_memo", "_compiled", "_sorting"),
     ("io",),
     ("log",),
     ("discovery",),

@@ -282,6 +282,7 @@ def _cmd_render(args: argparse.Namespace, console: _Console) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``flowopt``."""
     from flowopt import __version__
+    from flowopt._compiled import available
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML configuration (columns, stages, sign-offs, alerts)")
@@ -297,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "redundant sign-offs and waits, and estimate what each simplification saves.",
                                 epilog="LOG may be the word 'example' for the bundled example log. Exit codes: "
                                 "0 done, 1 error, 2 usage error, 3 alert threshold crossed (score).")
-    p.add_argument("--version", action="version", version=f"flowopt {__version__}")
+    loops = "compiled loops" if available() else "no compiled loops: NumPy versions, slower on large logs (reinstall " \
+        "with a C compiler and the Python headers)"
+    p.add_argument("--version", action="version", version=f"flowopt {__version__} ({loops})")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     a = sub.add_parser("analyze", parents=[common], help="analyse a log; write JSON, HTML, Markdown, SVG")

@@ -146,7 +146,7 @@ _NAT = np.iinfo(np.int64).min
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(1, 4), st.booleans())
 def test_compiled_sweep_equals_the_array_version(seed: int, n: int, n_res: int, many_overlaps: bool) -> None:
-    # the contention split has two implementations (arrays for small logs, compiled for large): same numbers
+    # the contention split has two implementations (compiled loops, and NumPy where they are not built): same numbers
     from flowopt.analysis._waits import _contention_arrays, _contention_sweep
 
     rng = np.random.default_rng(seed)
@@ -167,16 +167,15 @@ def test_compiled_sweep_equals_the_array_version(seed: int, n: int, n_res: int, 
         assert np.array_equal(want, got)
 
 
-def test_large_log_path_and_no_numba_fallback_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a log large enough for the compiled sweep, and the same log on a platform without Numba
+def test_compiled_loops_and_the_numpy_fallback_agree_on_a_whole_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same log with the compiled loops and as an install without them computes it
     import flowopt.analysis._waits as w
 
     g = generate_lending_log(800, seed=2, problems=("understaffed",))
-    monkeypatch.setattr(w, "_COMPILED_MIN_WAITS", 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RowsDroppedWarning)
         compiled = compute_waits(flowopt.read_log(g.frame, g.config))
-        monkeypatch.setattr(w, "jit_available", lambda: False)
+        monkeypatch.setattr(w, "loops", lambda: None)
         arrays = compute_waits(flowopt.read_log(g.frame, g.config))
     assert compiled.causes_ns["contention"].sum() > 0
     for cause in CAUSES:

@@ -197,13 +197,13 @@ def test_compiled_retiming_equals_the_array_version(office_arrays: tuple[CaseArr
         kw["release_rule"] = ReleaseRule(kind="immediate", latency_s=float(rng.uniform(0, 7200))) \
             if change == "immediate" else ReleaseRule(kind="daily", time_of_day_s=float(rng.uniform(0, 86_400)),
                                                        origin_ns=a.origin_ns, weekdays=(0, 2, 3, 4, 5)[:int(rng.integers(1, 6))])
-    ref = _retime(a, calendars=cals, **kw)  # below the size threshold: the array version
-    old = replay_module._COMPILED_MIN_ROWS
-    replay_module._COMPILED_MIN_ROWS = 0
+    got = _retime(a, calendars=cals, **kw)  # the compiled loop
+    old = replay_module.loops
+    replay_module.loops = lambda: None  # type: ignore[assignment]  # as an install without the compiled loops
     try:
-        got = _retime(a, calendars=cals, **kw)
+        ref = _retime(a, calendars=cals, **kw)
     finally:
-        replay_module._COMPILED_MIN_ROWS = old
+        replay_module.loops = old
     for x, y in zip(ref, got, strict=True):
         assert np.array_equal(x, y, equal_nan=True)
 

@@ -3,7 +3,7 @@
 After Lashkevich, Milani, Chapela-Campa, Dumas, *Why Am I Waiting? Data-Driven Analysis of Waiting
 Times in Business Processes* (CAiSE 2023), vectorised: interval overlaps come from sorting and
 ``searchsorted`` per resource plus one compiled pass over each waiting instance's overlapping busy
-intervals (:mod:`flowopt._jit`), working time from a cumulative working-time axis; no Python loop runs
+intervals (:mod:`flowopt._compiled`), working time from a cumulative working-time axis; no Python loop runs
 per case or per event.
 
 The wait
@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowopt._jit import jit, jit_available
+from flowopt._compiled import loops
 from flowopt._memo import PerObjectCache
 from flowopt._sorting import code_order, group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
@@ -205,7 +205,6 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     return out
 
 
-_COMPILED_MIN_WAITS = 100_000  # waiting instances from which the compiled sweep is used
 _PAIR_CHUNK = 4_000_000  # (waiting instance, busy instance) pairs expanded at once by the array version
 
 _BASIS = np.array(["resource", "shared resource", "no start", "no resource"], dtype=object)
@@ -219,12 +218,11 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     basis = np.zeros(len(j), dtype=np.int8)  # codes into _BASIS, turned into text at the end
     basis[~sk] = 2
     basis[r_j < 0] = 3
-    # the compiled kernel pays for its first call (loading, or compiling once per machine) on large logs only;
-    # both give the same numbers (tests/analysis/test_waits.py)
+    # both versions give the same numbers (tests/analysis/test_waits.py)
     args = (res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk, len(res_names), _MULTI_SHARE)
-    if len(j) >= _COMPILED_MIN_WAITS and jit_available():
+    if loops() is not None:
         cont, prio, is_shared = _contention_sweep(*args)
-    else:  # small log, or no Numba on this platform: the same numbers by array operations
+    else:  # an install without the compiled loops: the same numbers by array operations
         cont, prio, is_shared = _contention_arrays(*args)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
@@ -236,7 +234,7 @@ def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end
                        enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
                        working: np.ndarray, sk: np.ndarray, n_res: int,
                        multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_contention_sweep` in NumPy array operations (no compilation; for small logs and as its reference).
+    """:func:`_contention_sweep` in NumPy array operations (the reference; used where the compiled loops are not built).
 
     Per resource, the (waiting instance, busy instance) pairs that can overlap are expanded into arrays in
     chunks of at most :data:`_PAIR_CHUNK` pairs, and their overlaps summed per waiting instance.
@@ -292,12 +290,11 @@ def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end
     return cont, prio, shared
 
 
-@jit
 def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
                       enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
                       working: np.ndarray, sk: np.ndarray, n_res: int,
-                      multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Contention and prioritization time of every waiting instance, and which resources are shared.
+                      multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contention and prioritization time of every waiting instance, and which resources are shared (compiled).
 
     Each resource's instances with a known start (busy ``[start, end)``) are sorted by start. A resource is
     shared when more than ``multi_share`` of its instances start before an earlier one ended; its waiting
@@ -306,79 +303,32 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     the first whose running maximum end passes ``t1`` to the last that starts before ``t2``) sums the
     overlap with other cases' instances, and the part from instances enabled later than ``x``. Overlaps
     beyond the working time are scaled down to it; the later part is prioritization, the rest contention.
+    The grouping is done here with NumPy sorts, the pass by :func:`flowopt._loops.contention`.
     """
-
-    def by_resource(key: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions ``i`` where ``take[i]``, grouped by ``key[i]`` (a stable counting sort), and group bounds."""
-        bounds = np.zeros(n_res + 1, dtype=np.int64)
-        for i in range(key.shape[0]):
-            if take[i]:
-                bounds[key[i] + 1] += 1
-        for r in range(n_res):
-            bounds[r + 1] += bounds[r]
-        fill = bounds[:-1].copy()
-        out = np.empty(bounds[n_res], dtype=np.int64)
-        for i in range(key.shape[0]):
-            if take[i]:
-                out[fill[key[i]]] = i
-                fill[key[i]] += 1
-        return out, bounds
-
+    compiled = loops()
+    assert compiled is not None, "the compiled loops are not built here"
     m = j.shape[0]
+    rows = np.flatnonzero((start != NAT) & (res >= 0))
+    order = rows[group_time_order(res[rows], start[rows])]  # by resource, then start, ties in row order
+    bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
+    r_j = res[j]
+    q = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
+    q = q[code_order(r_j[q], n_res)]
+    q_bounds = np.searchsorted(r_j[q], np.arange(n_res + 1)).astype(np.int64)
+    cont_q = np.zeros(q.shape[0], dtype=np.int64)
+    prio_q = np.zeros(q.shape[0], dtype=np.int64)
+    shared = np.zeros(n_res, dtype=np.uint8)
+    i64 = np.int64
+    compiled.contention(start[order].astype(i64, copy=False), end[order].astype(i64, copy=False),
+                        case[order].astype(i64, copy=False), enabled_row[order].astype(i64, copy=False), bounds,
+                        t1[q].astype(i64, copy=False), t2[q].astype(i64, copy=False),
+                        case[j[q]].astype(i64, copy=False), enabled[q].astype(i64, copy=False),
+                        working[q].astype(i64, copy=False), q_bounds, float(multi_share), cont_q, prio_q, shared)
     cont = np.zeros(m, dtype=np.int64)
     prio = np.zeros(m, dtype=np.int64)
-    shared = np.zeros(n_res, dtype=np.bool_)
-    inst, bounds = by_resource(res, (start != NAT) & (res >= 0))
-    r_j = res[j]
-    waiting, q_bounds = by_resource(r_j, sk & (r_j >= 0) & (working > 0))
-    S = np.empty(inst.shape[0], dtype=np.int64)
-    E = np.empty(inst.shape[0], dtype=np.int64)
-    cm = np.empty(inst.shape[0], dtype=np.int64)
-    C = np.empty(inst.shape[0], dtype=case.dtype)
-    EN = np.empty(inst.shape[0], dtype=np.int64)
-    for r in range(n_res):
-        q0, q1 = q_bounds[r], q_bounds[r + 1]
-        i0, i1 = bounds[r], bounds[r + 1]
-        if q0 == q1:
-            continue
-        seg = inst[i0:i1]
-        seg = seg[np.argsort(start[seg], kind="mergesort")]  # by start, ties in row order
-        inst[i0:i1] = seg
-        n_over = 0
-        for k in range(i0, i1):
-            S[k] = start[inst[k]]  # the segment's values side by side: the inner loop reads them in order
-            E[k] = end[inst[k]]
-            C[k] = case[inst[k]]
-            EN[k] = enabled_row[inst[k]]
-            if k == i0:
-                cm[k] = E[k]
-            else:
-                if S[k] < cm[k - 1]:
-                    n_over += 1
-                cm[k] = max(cm[k - 1], E[k])
-        if i1 - i0 > 1 and n_over / (i1 - i0 - 1) > multi_share:
-            shared[r] = True
-            continue
-        for y in range(q0, q1):
-            x = waiting[y]
-            ax, bx, cx, ex = t1[x], t2[x], case[j[x]], enabled[x]
-            lo = i0 + np.searchsorted(cm[i0:i1], ax, side="right")
-            hi = i0 + np.searchsorted(S[i0:i1], bx, side="left")
-            total = 0
-            later = 0
-            for k in range(lo, hi):
-                ov = min(E[k], bx) - max(S[k], ax)
-                if ov > 0 and C[k] != cx:
-                    total += ov
-                    if EN[k] != NAT and EN[k] > ex:
-                        later += ov
-            cap = working[x]
-            scale = cap / max(total, 1) if total > cap else 1.0
-            busy = min(np.int64(total * scale), cap)
-            p = min(np.int64(later * scale), busy)
-            prio[x] = p
-            cont[x] = busy - p
-    return cont, prio, shared
+    cont[q] = cont_q
+    prio[q] = prio_q
+    return cont, prio, shared.astype(bool)
 
 
 def waiting_times(log: EventLog) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from flowopt._jit import jit, jit_available
+from flowopt._compiled import loops
 from flowopt._sorting import code_order
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -383,10 +383,10 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     and its own service time. ``drop`` rows no longer happen; rows sharing a ``run`` id (>= 0) all become
     ready when the run begins and the run ends with its last member; ``release`` rows start at
     ``release_rule.apply(ready)``; a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
-    queue). An event never moves later than it was. On logs of :data:`_COMPILED_MIN_ROWS` events or more (with
-    Numba) one compiled pass re-times the cases one after another (:func:`_retime_cases`); otherwise one
-    vectorised step per position in the case (a loop over positions, not over cases or events). Both give the
-    same floats (tests/suggest/test_replay.py).
+    queue). An event never moves later than it was. With the compiled loops (:mod:`flowopt._compiled`) one pass
+    re-times the cases one after another (:func:`flowopt._loops.retime`); otherwise one vectorised step per
+    position in the case (a loop over positions, not over cases or events). Both give the same floats
+    (tests/suggest/test_replay.py).
     """
     m = a.end.shape[0]
     drop = np.zeros(m, dtype=bool) if drop is None else drop
@@ -409,12 +409,17 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     n = a.n_cases
     hit = np.zeros(n, dtype=bool)
     hit[a.case[touched]] = True
-    if m >= _COMPILED_MIN_ROWS and jit_available():
+    compiled = loops()
+    if compiled is not None:
+        u8 = np.uint8
         masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168)
-        rule = release_rule._kernel_args() if release_rule is not None and release.any() else \
-            (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
-        _retime_cases(hit, a.bounds, a.begin, a.end, a.act.astype(np.int64), drop, run, advance, cal_idx, masks,
-                      off, release, *rule, begin, end)
+        mode, latency, tod, origin_s, weekdays = release_rule._kernel_args() \
+            if release_rule is not None and release.any() else (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
+        f64 = np.float64
+        compiled.retime(hit.view(u8), a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False),
+                        a.end.astype(f64, copy=False), a.act.astype(np.int64), drop.view(u8),
+                        run.astype(np.int64, copy=False), np.asarray(advance, dtype=f64), cal_idx, masks.view(u8),
+                        float(off), release.view(u8), mode, latency, tod, origin_s, weekdays.view(u8), begin, end)
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
@@ -464,93 +469,6 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         rm = run_max[c[ends_run]]
         ready_new[c[ends_run]] = np.where(np.isfinite(rm), rm, run_start[c[ends_run]])
     return begin, end, keep
-
-
-_COMPILED_MIN_ROWS = 100_000  # events from which the compiled re-timing is used (below: the array version)
-
-
-@jit
-def _retime_cases(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray,
-                  drop: np.ndarray, run: np.ndarray, advance: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray,
-                  off: float, release: np.ndarray, rel_mode: int, rel_latency: float, rel_tod: float, origin_s: float,
-                  rel_weekdays: np.ndarray, begin: np.ndarray, end: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:func:`_retime`, one case after another (writes ``begin``/``end`` in place). ``rel_mode``: 0 no release
-    rule, 1 ``immediate`` (``rel_latency``), 2 ``daily`` (:func:`next_weekday_release` at ``rel_tod``).
-
-    The same arithmetic, operation for operation, as the position-by-position array version (which the
-    tests compare it with float for float): a case's events are re-timed in order, each keeping its own
-    wait (on its activity's calendar, ``masks[cal_idx[act]]``) and service after the new end of whatever
-    precedes it.
-    """
-    n_cals = masks.shape[0]
-    rank = np.zeros((n_cals, 169), dtype=np.int64)  # working hours before each hour of the week
-    hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
-    n_hours = np.zeros(n_cals, dtype=np.int64)
-    for j in range(n_cals):
-        for h in range(168):
-            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
-            if masks[j, h]:
-                hours[j, n_hours[j]] = h
-                n_hours[j] += 1
-
-    def to_work(ci: int, t: float) -> float:  # WeekCalendar.to_work
-        tm = t + _MONDAY
-        wk = np.floor(tm / _WEEK)
-        sec = tm - wk * _WEEK
-        h = min(int(sec // HOUR), 167)
-        return float(wk * rank[ci, 168] * HOUR + rank[ci, h] * HOUR + ((sec - h * HOUR) if masks[ci, h] else 0.0))
-
-    for c in range(hit.shape[0]):
-        if not hit[c]:
-            continue
-        lo = bounds[c]
-        hi = bounds[c + 1]
-        ready_new = end[lo]
-        run_start = 0.0
-        run_max = -np.inf
-        for i in range(lo + 1, hi):
-            in_run = run[i] >= 0
-            if in_run and run[i - 1] != run[i]:
-                run_start = ready_new
-                run_max = -np.inf
-            rn = run_start if in_run else ready_new
-            old_ready = a_end[i - 1]
-            nb = a_begin[i] + (rn - old_ready)
-            ci = cal_idx[act[i]]
-            if ci >= 0 and a_begin[i] >= old_ready and rn != old_ready:
-                wg = to_work(ci, a_begin[i] + off) - to_work(ci, old_ready + off)
-                w = to_work(ci, rn + off) + wg  # then WeekCalendar.from_work
-                per_week = n_hours[ci] * HOUR
-                wk = np.floor(w / per_week)
-                r = w - wk * per_week
-                jh = min(int(r // HOUR), int(n_hours[ci]) - 1)
-                nb = wk * _WEEK + hours[ci, jh] * HOUR + (r - jh * HOUR) - _MONDAY - off
-            if rel_mode > 0 and release[i]:
-                if rel_mode == 1:
-                    nb = rn + rel_latency
-                else:  # next_weekday_release
-                    abs_s = rn + origin_s
-                    day = np.floor(abs_s / DAY)
-                    if day * DAY + rel_tod < abs_s:
-                        day = day + 1
-                    for _ in range(7):
-                        if not rel_weekdays[int((day + 3) % 7)]:
-                            day = day + 1
-                    nb = day * DAY + rel_tod - origin_s
-            cap = a_begin[i] - advance[i]
-            if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
-                nb = cap if (cap < nb or np.isnan(cap)) else nb
-            ne = nb + (a_end[i] - a_begin[i])
-            begin[i] = nb
-            end[i] = ne
-            live = not drop[i]
-            if live and in_run and (ne > run_max or np.isnan(ne)) and not np.isnan(run_max):  # np.maximum
-                run_max = ne
-            if live and not in_run:
-                ready_new = ne
-            nxt = run[i + 1] if i + 1 < hi else -2
-            if in_run and nxt != run[i]:
-                ready_new = run_max if np.isfinite(run_max) else run_start
 
 
 def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray | None = None,
@@ -686,7 +604,7 @@ class ReleaseRule:
         return next_weekday_release(ready, self.origin_ns, self.time_of_day_s, self.weekdays)
 
     def _kernel_args(self) -> tuple[int, float, float, float, np.ndarray]:
-        """The rule as :func:`_retime_cases` takes it: mode (1 immediate, 2 daily), latency, time of day, the
+        """The rule as :func:`flowopt._loops.retime` takes it: mode (1 immediate, 2 daily), latency, time of day, the
         origin in seconds, and the allowed weekdays as a mask."""
         weekdays = np.zeros(7, dtype=bool)
         weekdays[list(self.weekdays)] = True

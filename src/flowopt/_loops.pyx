@@ -1,0 +1,237 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Compiled loops for the two kernels that cannot be written as whole-array NumPy operations.
+
+Built from this Cython source when flowopt is installed (``pip install``: a C compiler and the Python headers
+are needed; without them the install still succeeds and the same numbers come from the kernels' NumPy
+versions, more slowly — :func:`flowopt._compiled.loops` says which is in use). Importing the module takes
+milliseconds and each loop runs without the GIL, so it overlaps the work of other threads.
+
+Each loop does, operation for operation, the arithmetic of its NumPy version (the tests compare them value
+for value, floats included): Python's floor division and modulo of floats are spelt out (:func:`_floordiv`,
+:func:`_mod`, as CPython's ``float_divmod``), the rest is IEEE arithmetic in the same order.
+"""
+
+from libc.math cimport floor, fmod, isnan, isfinite, INFINITY
+from libc.stdint cimport INT64_MIN, int64_t, uint8_t
+
+cdef int64_t NAT = INT64_MIN
+cdef double HOUR = 3600.0
+cdef double DAY = 86400.0
+cdef double WEEK = 7 * 86400.0
+cdef double MONDAY = 3 * 86400.0  # 1970-01-01 was a Thursday: the week axis starts on Monday 1969-12-29
+
+
+cdef inline double _floordiv(double vx, double wx) noexcept nogil:
+    """``vx // wx`` for floats, as Python computes it (CPython's ``float_divmod``)."""
+    cdef double mod = fmod(vx, wx)
+    cdef double div = (vx - mod) / wx
+    cdef double fd
+    if mod != 0.0:
+        if (wx < 0) != (mod < 0):
+            div -= 1.0
+    if div != 0.0:
+        fd = floor(div)
+        if div - fd > 0.5:
+            fd += 1.0
+        return fd
+    div *= div
+    return div * vx / wx
+
+
+cdef inline double _mod(double vx, double wx) noexcept nogil:
+    """``vx % wx`` for floats, as Python computes it."""
+    cdef double mod = fmod(vx, wx)
+    if mod != 0.0:
+        if (wx < 0) != (mod < 0):
+            mod += wx
+    else:
+        mod *= mod
+        if wx < 0.0:
+            mod = -mod
+    return mod
+
+
+cdef inline Py_ssize_t _search_right(const int64_t[::1] a, Py_ssize_t lo, Py_ssize_t hi, int64_t x) noexcept nogil:
+    """``lo + np.searchsorted(a[lo:hi], x, side="right")``."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t _search_left(const int64_t[::1] a, Py_ssize_t lo, Py_ssize_t hi, int64_t x) noexcept nogil:
+    """``lo + np.searchsorted(a[lo:hi], x, side="left")``."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def contention(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C, const int64_t[::1] EN,
+               const int64_t[::1] bounds, const int64_t[::1] qa, const int64_t[::1] qb, const int64_t[::1] qc,
+               const int64_t[::1] qe, const int64_t[::1] qw, const int64_t[::1] q_bounds, double multi_share,
+               int64_t[::1] cont, int64_t[::1] prio, uint8_t[::1] shared):
+    """The contention sweep's loops (see ``flowopt.analysis._waits._contention_sweep``).
+
+    ``S, E, C, EN``: the busy instances' start, end, case and enabling time, grouped by resource (resource
+    ``r`` holds positions ``bounds[r]:bounds[r+1]``) and by start within it. ``qa, qb, qc, qe, qw``: the waiting
+    instances' window ``[qa, qb]``, case, enabling time and working time, grouped by resource the same way
+    (``q_bounds``). Writes each waiting instance's contention and prioritization time (same positions) and
+    marks shared resources.
+    """
+    cdef Py_ssize_t n_res = bounds.shape[0] - 1
+    cdef Py_ssize_t r, k, y, lo, hi, i0, i1, q0, q1
+    cdef int64_t n_over, total, later, ax, bx, cx, ex, ov, cap, busy, p, e_k, s_k
+    cdef double scale
+    cdef int64_t[::1] cm
+    import numpy as np
+    cm = np.empty(S.shape[0], dtype=np.int64)
+    with nogil:
+        for r in range(n_res):
+            q0 = q_bounds[r]
+            q1 = q_bounds[r + 1]
+            i0 = bounds[r]
+            i1 = bounds[r + 1]
+            if q0 == q1:
+                continue
+            n_over = 0
+            for k in range(i0, i1):
+                if k == i0:
+                    cm[k] = E[k]
+                else:
+                    if S[k] < cm[k - 1]:
+                        n_over += 1
+                    cm[k] = cm[k - 1] if cm[k - 1] > E[k] else E[k]
+            if i1 - i0 > 1 and <double>n_over / <double>(i1 - i0 - 1) > multi_share:
+                shared[r] = 1
+                continue
+            for y in range(q0, q1):
+                ax = qa[y]
+                bx = qb[y]
+                cx = qc[y]
+                ex = qe[y]
+                lo = _search_right(cm, i0, i1, ax)
+                hi = _search_left(S, i0, i1, bx)
+                total = 0
+                later = 0
+                for k in range(lo, hi):
+                    e_k = E[k] if E[k] < bx else bx
+                    s_k = S[k] if S[k] > ax else ax
+                    ov = e_k - s_k
+                    if ov > 0 and C[k] != cx:
+                        total += ov
+                        if EN[k] != NAT and EN[k] > ex:
+                            later += ov
+                cap = qw[y]
+                scale = <double>cap / <double>(total if total > 1 else 1) if total > cap else 1.0
+                busy = <int64_t>(total * scale)
+                if busy > cap:
+                    busy = cap
+                p = <int64_t>(later * scale)
+                if p > busy:
+                    p = busy
+                prio[y] = p
+                cont[y] = busy - p
+
+
+cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) noexcept nogil:
+    """``WeekCalendar.to_work`` of one time on a calendar (``rank``: its 169 counts, ``mask``: its 168 hours)."""
+    cdef double tm = t + MONDAY
+    cdef double wk = floor(tm / WEEK)
+    cdef double sec = tm - wk * WEEK
+    cdef int64_t h = <int64_t>_floordiv(sec, HOUR)
+    if h > 167:
+        h = 167
+    return wk * rank[168] * HOUR + rank[h] * HOUR + ((sec - h * HOUR) if mask[h] else 0.0)
+
+
+def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
+           const int64_t[::1] act, const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance,
+           const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, const uint8_t[::1] release,
+           int rel_mode, double rel_latency, double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays,
+           double[::1] begin, double[::1] end):
+    """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``); writes
+    ``begin``/``end`` in place. ``rel_mode``: 0 no release rule, 1 ``immediate`` (``rel_latency``), 2 ``daily``
+    (``next_weekday_release`` at ``rel_tod``)."""
+    import numpy as np
+    cdef Py_ssize_t n_cals = masks.shape[0]
+    cdef int64_t[:, ::1] rank = np.zeros((n_cals, 169), dtype=np.int64)  # working hours before each hour
+    cdef int64_t[:, :] hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
+    cdef int64_t[::1] n_hours = np.zeros(n_cals, dtype=np.int64)
+    cdef Py_ssize_t j, h, c, lo, hi, i, rep
+    cdef bint in_run, live
+    cdef double ready_new, run_start, run_max, rn, old_ready, nb, wg, w, per_week, wk, rr, abs_s, day, cap, ne
+    cdef int64_t ci, jh, nxt, top
+    cdef const int64_t* rk
+    cdef const uint8_t* mk
+    for j in range(n_cals):
+        for h in range(168):
+            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
+            if masks[j, h]:
+                hours[j, n_hours[j]] = h
+                n_hours[j] += 1
+    with nogil:
+        for c in range(hit.shape[0]):
+            if not hit[c]:
+                continue
+            lo = bounds[c]
+            hi = bounds[c + 1]
+            ready_new = end[lo]
+            run_start = 0.0
+            run_max = -INFINITY
+            for i in range(lo + 1, hi):
+                in_run = run[i] >= 0
+                if in_run and run[i - 1] != run[i]:
+                    run_start = ready_new
+                    run_max = -INFINITY
+                rn = run_start if in_run else ready_new
+                old_ready = a_end[i - 1]
+                nb = a_begin[i] + (rn - old_ready)
+                ci = cal_idx[act[i]]
+                if ci >= 0 and a_begin[i] >= old_ready and rn != old_ready:
+                    rk = &rank[ci, 0]
+                    mk = &masks[ci, 0]
+                    wg = _to_work(rk, mk, a_begin[i] + off) - _to_work(rk, mk, old_ready + off)
+                    w = _to_work(rk, mk, rn + off) + wg  # then WeekCalendar.from_work
+                    per_week = n_hours[ci] * HOUR
+                    wk = floor(w / per_week)
+                    rr = w - wk * per_week
+                    jh = <int64_t>_floordiv(rr, HOUR)
+                    top = n_hours[ci] - 1
+                    if jh > top:
+                        jh = top
+                    nb = wk * WEEK + hours[ci, jh] * HOUR + (rr - jh * HOUR) - MONDAY - off
+                if rel_mode > 0 and release[i]:
+                    if rel_mode == 1:
+                        nb = rn + rel_latency
+                    else:  # next_weekday_release
+                        abs_s = rn + origin_s
+                        day = floor(abs_s / DAY)
+                        if day * DAY + rel_tod < abs_s:
+                            day = day + 1
+                        for rep in range(7):
+                            if not rel_weekdays[<int64_t>_mod(day + 3, 7.0)]:
+                                day = day + 1
+                        nb = day * DAY + rel_tod - origin_s
+                cap = a_begin[i] - advance[i]
+                if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
+                    nb = cap if (cap < nb or isnan(cap)) else nb
+                ne = nb + (a_end[i] - a_begin[i])
+                begin[i] = nb
+                end[i] = ne
+                live = not drop[i]
+                if live and in_run and (ne > run_max or isnan(ne)) and not isnan(run_max):  # np.maximum
+                    run_max = ne
+                if live and not in_run:
+                    ready_new = ne
+                nxt = run[i + 1] if i + 1 < hi else -2
+                if in_run and nxt != run[i]:
+                    ready_new = run_max if isfinite(run_max) else run_start
