@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from flowopt._compiled import loops
+from flowopt.analysis._stats import bootstrap_mean_range
 from flowopt._sorting import code_order
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -258,6 +259,10 @@ class Replay:
                confidence: float = 0.9) -> Saving:
         """The :class:`Saving`: mean hours per case with a bootstrap range over cases, totals, p50/p90 change.
 
+        The range is :func:`flowopt.analysis._stats.bootstrap_mean_range` at ``confidence``: ``n_boot``
+        resamples (``seed``) when fewer than 1,000 cases changed, else the bootstrap distribution's
+        Cornish–Fisher quantiles; ``n_boot=0`` gives no range (both ends equal the mean).
+
         ``waiting_hourly`` prices every hour of throughput saved, ``service_hourly`` every hour of work no
         longer done; with neither, ``cost_total`` is ``None``.
         """
@@ -266,16 +271,8 @@ class Replay:
         if n == 0:
             return Saving(hours_per_case=0.0, hours_total=0.0, throughput_p50_change_pct=0.0, method=self.method)
         per_case = float(saved.mean())
-        rng = np.random.default_rng(seed)
-        means = np.empty(n_boot)
-        # the bootstrap over cases, drawing only the cases that changed: how many of the n draws hit them
-        # is binomial, and which ones is uniform among them (the same distribution, far less work)
-        moved = saved[saved != 0]
-        hits = rng.binomial(n, moved.shape[0] / n, size=n_boot)
-        for b in range(n_boot):  # one vectorised resample per replicate (not per case)
-            means[b] = moved[rng.integers(0, max(moved.shape[0], 1), size=hits[b])].sum() / n if hits[b] else 0.0
-        alpha = (1.0 - confidence) / 2
-        lo, hi = np.quantile(means, [alpha, 1 - alpha]) if n_boot else (per_case, per_case)
+        lo, hi = bootstrap_mean_range(saved, confidence=confidence, n_boot=n_boot, seed=seed) if n_boot \
+            else (per_case, per_case)
         total = per_case * n * self.scale
         weeks = self.period_days / 7.0 if self.period_days > 0 else None
         cost = None
