@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt import _compiled
@@ -38,3 +40,20 @@ def test_the_analysis_is_the_same_without_the_compiled_loops(monkeypatch: pytest
     monkeypatch.setattr(waits, "loops", lambda: None)
     monkeypatch.setattr(replay, "loops", lambda: None)
     assert flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json() == with_loops
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-2_000, 200_000), st.integers(-3, 3), st.floats(-1e12, 1e12, allow_nan=False))
+def test_the_loops_floor_division_by_an_hour_is_pythons(k: int, ulps: int, free: float) -> None:
+    # the calendar arithmetic's x // 3600 without fmod: exact at hour boundaries and a few ulps around them
+    import numpy as np
+
+    mod = _compiled.loops()
+    assert mod is not None
+    x = float(k) * 3600.0
+    for _ in range(abs(ulps)):
+        x = float(np.nextafter(x, np.inf if ulps > 0 else -np.inf))
+    values = np.array([x, free, x / 7.0, -x], dtype=np.float64)
+    out = np.empty(values.shape[0], dtype=np.int64)
+    mod.hours_floor(values, out)
+    assert out.tolist() == [int(v // 3600.0) for v in values]

@@ -7,8 +7,8 @@ versions, more slowly — :func:`flowopt._compiled.loops` says which is in use).
 milliseconds and each loop runs without the GIL, so it overlaps the work of other threads.
 
 Each loop does, operation for operation, the arithmetic of its NumPy version (the tests compare them value
-for value, floats included): Python's floor division and modulo of floats are spelt out (:func:`_floordiv`,
-:func:`_mod`, as CPython's ``float_divmod``), the rest is IEEE arithmetic in the same order.
+for value, floats included): Python's floor division and modulo of floats are spelt out (:func:`_hours`,
+:func:`_mod`), NumPy's indexing from the end by -1 too, the rest is IEEE arithmetic in the same order.
 """
 
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY
@@ -21,21 +21,16 @@ cdef double WEEK = 7 * 86400.0
 cdef double MONDAY = 3 * 86400.0  # 1970-01-01 was a Thursday: the week axis starts on Monday 1969-12-29
 
 
-cdef inline double _floordiv(double vx, double wx) noexcept nogil:
-    """``vx // wx`` for floats, as Python computes it (CPython's ``float_divmod``)."""
-    cdef double mod = fmod(vx, wx)
-    cdef double div = (vx - mod) / wx
-    cdef double fd
-    if mod != 0.0:
-        if (wx < 0) != (mod < 0):
-            div -= 1.0
-    if div != 0.0:
-        fd = floor(div)
-        if div - fd > 0.5:
-            fd += 1.0
-        return fd
-    div *= div
-    return div * vx / wx
+cdef inline int64_t _hours(double x) noexcept nogil:
+    """``int(x // 3600.0)`` for a finite ``x`` of less than 2**50 in magnitude: the exact floor of ``x / 3600``,
+    which is what Python's float floor division gives there (``x - fmod(x, 3600)`` is then an exact multiple
+    of 3600). Computed by one division and an exact integer correction instead of ``fmod``."""
+    cdef double q = <double>(<int64_t>(x / HOUR))  # truncated: the floor, or one above or below it
+    if q * HOUR > x:  # q * 3600 is exact for these q
+        q -= 1.0
+    elif (q + 1.0) * HOUR <= x:
+        q += 1.0
+    return <int64_t>q
 
 
 cdef inline double _mod(double vx, double wx) noexcept nogil:
@@ -147,9 +142,14 @@ cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) 
     cdef double tm = t + MONDAY
     cdef double wk = floor(tm / WEEK)
     cdef double sec = tm - wk * WEEK
-    cdef int64_t h = <int64_t>_floordiv(sec, HOUR)
+    cdef int64_t h
+    if not isfinite(sec):  # NaN in, NaN out (the NumPy version cannot index by it)
+        return sec
+    h = _hours(sec)
     if h > 167:
         h = 167
+    if h < 0:  # a rounding of tm / WEEK up to the next week: -1, which NumPy indexes from the end
+        return wk * rank[168] * HOUR + rank[168] * HOUR + ((sec - h * HOUR) if mask[167] else 0.0)
     return wk * rank[168] * HOUR + rank[h] * HOUR + ((sec - h * HOUR) if mask[h] else 0.0)
 
 
@@ -204,11 +204,16 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                     per_week = n_hours[ci] * HOUR
                     wk = floor(w / per_week)
                     rr = w - wk * per_week
-                    jh = <int64_t>_floordiv(rr, HOUR)
                     top = n_hours[ci] - 1
-                    if jh > top:
-                        jh = top
-                    nb = wk * WEEK + hours[ci, jh] * HOUR + (rr - jh * HOUR) - MONDAY - off
+                    if not isfinite(rr):
+                        nb = rr
+                    else:
+                        jh = _hours(rr)
+                        if jh > top:
+                            jh = top
+                        # below 0 (a rounding up to the next week): NumPy indexes the hours from the end
+                        nb = wk * WEEK + hours[ci, jh if jh >= 0 else jh + n_hours[ci]] * HOUR + (rr - jh * HOUR) \
+                            - MONDAY - off
                 if rel_mode > 0 and release[i]:
                     if rel_mode == 1:
                         nb = rn + rel_latency
@@ -235,3 +240,12 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                 nxt = run[i + 1] if i + 1 < hi else -2
                 if in_run and nxt != run[i]:
                     ready_new = run_max if isfinite(run_max) else run_start
+
+
+def hours_floor(const double[::1] x, int64_t[::1] out):
+    """``out[i] = int(x[i] // 3600.0)`` as the loops compute it (finite ``x`` below 2**50 in magnitude); for
+    the tests, which hold it to Python's float floor division at hour boundaries and their neighbours."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = _hours(x[i])
