@@ -249,3 +249,34 @@ def hours_floor(const double[::1] x, int64_t[::1] out):
     with nogil:
         for i in range(x.shape[0]):
             out[i] = _hours(x[i])
+
+
+cdef int64_t HOUR_NS = 3600 * 1000000000
+cdef int64_t WEEK_NS = 168 * HOUR_NS
+cdef int64_t MONDAY_NS = -3 * 24 * HOUR_NS  # 1969-12-29 00:00 UTC was a Monday
+
+
+cdef inline int64_t _cum_ns(const int64_t* prefix, const uint8_t* cells, int64_t t) noexcept nogil:
+    """Working nanoseconds on one calendar's cumulative axis at ``t`` (``Calendars._cum``; int64 arithmetic,
+    wrapping as NumPy's does)."""
+    cdef int64_t s = t - MONDAY_NS
+    cdef int64_t week = s / WEEK_NS  # truncated; floored below, as NumPy's floor_divide
+    cdef int64_t within, hour
+    if (s % WEEK_NS != 0) and (s < 0):
+        week -= 1
+    within = s - week * WEEK_NS  # in [0, WEEK_NS)
+    hour = within / HOUR_NS
+    return week * prefix[168] + prefix[hour] + (within - hour * HOUR_NS if cells[hour] else 0)
+
+
+def working_ns(const int64_t[::1] cal, const int64_t[::1] t1, const int64_t[::1] t2,
+               const int64_t[:, ::1] prefix, const uint8_t[:, ::1] cells, int64_t[::1] out):
+    """``out[i]``: working nanoseconds between ``t1[i]`` and ``t2[i]`` on calendar ``cal[i]``
+    (``flowopt.analysis._calendars.Calendars.working_ns``; ``prefix``: each calendar's 169 cumulative working
+    nanoseconds per hour of the week, ``cells``: its 168 working hours)."""
+    cdef Py_ssize_t i
+    cdef int64_t c
+    with nogil:
+        for i in range(cal.shape[0]):
+            c = cal[i]
+            out[i] = _cum_ns(&prefix[c, 0], &cells[c, 0], t2[i]) - _cum_ns(&prefix[c, 0], &cells[c, 0], t1[i])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flowopt._compiled import loops
 from flowopt.discovery._kernels import NAT
 from flowopt.log import EventLog
 
@@ -50,13 +51,27 @@ class Calendars:
     row_calendar: np.ndarray
 
     def working_ns(self, calendar: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
-        """Working nanoseconds between ``t1`` and ``t2`` (int64 ns, ``t1 <= t2``) on each row's calendar."""
-        out: np.ndarray = self._cum(calendar, t2) - self._cum(calendar, t1)
+        """Working nanoseconds between ``t1`` and ``t2`` (int64 ns, ``t1 <= t2``) on each row's calendar.
+
+        One compiled pass where the compiled loops are built (:mod:`flowopt._compiled`), else NumPy; the same
+        integers (tests/analysis/test_calendars.py)."""
+        compiled = loops()
+        if compiled is None or len(self.cells) == 0:
+            out: np.ndarray = self._cum(calendar, t2) - self._cum(calendar, t1)
+            return out
+        i64 = np.int64
+        cal, a, b = (np.ascontiguousarray(x, dtype=i64) for x in (calendar, t1, t2))
+        out = np.empty(cal.shape[0], dtype=i64)
+        compiled.working_ns(cal, a, b, self._prefix(), np.ascontiguousarray(self.cells, dtype=bool).view(np.uint8), out)
         return out
 
-    def _cum(self, calendar: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _prefix(self) -> np.ndarray:
+        """Each calendar's working nanoseconds before each hour of the week (169 entries per calendar)."""
         cell_ns = self.cells.astype(np.int64) * HOUR_NS
-        prefix = np.concatenate([np.zeros((len(self.cells), 1), dtype=np.int64), np.cumsum(cell_ns, axis=1)], axis=1)
+        return np.concatenate([np.zeros((len(self.cells), 1), dtype=np.int64), np.cumsum(cell_ns, axis=1)], axis=1)
+
+    def _cum(self, calendar: np.ndarray, t: np.ndarray) -> np.ndarray:
+        prefix = self._prefix()
         s = np.asarray(t, dtype=np.int64) - _MONDAY_NS
         week = np.floor_divide(s, WEEK_NS)
         within = s - week * WEEK_NS
