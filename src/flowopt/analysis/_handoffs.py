@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from flowopt._memo import PerObjectCache
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._stats import severity
@@ -59,8 +60,24 @@ def _level(log: EventLog) -> str:
     return "role" if log.has_role else ("resource" if log.has_resource else "")
 
 
+_PAIRS: PerObjectCache[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = PerObjectCache(size=2)
+_STATS: PerObjectCache[dict[str, Any]] = PerObjectCache(size=2)
+
+
 def _pairs(log: EventLog) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(level, row of the earlier event, wait s, party of earlier, party of later) for every DF pair."""
+    """(level, row of the earlier event, wait s, party of earlier, party of later) for every DF pair
+    (computed once per log for the KPIs and the detector; read-only arrays)."""
+    return _PAIRS.get(log, None, lambda: _read_only(_compute_pairs(log)))
+
+
+def _read_only(t: tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+               ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    for x in t[1:]:
+        x.setflags(write=False)
+    return t
+
+
+def _compute_pairs(log: EventLog) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     level = _level(log)
     i, wait, _ = edge_waits(log)
     if not level:
@@ -84,6 +101,10 @@ def handoff_stats(log: EventLog) -> dict[str, Any]:
     >>> s["level"], s["handoffs_per_case"] > 1
     ('role', True)
     """
+    return dict(_STATS.get(log, None, lambda: _handoff_stats(log)))  # a copy: the caller may add to it
+
+
+def _handoff_stats(log: EventLog) -> dict[str, Any]:
     level, _, wait, p0, p1 = _pairs(log)
     n_cases = log.n_cases
     if not level or n_cases == 0:
