@@ -280,3 +280,31 @@ def working_ns(const int64_t[::1] cal, const int64_t[::1] t1, const int64_t[::1]
         for i in range(cal.shape[0]):
             c = cal[i]
             out[i] = _cum_ns(&prefix[c, 0], &cells[c, 0], t2[i]) - _cum_ns(&prefix[c, 0], &cells[c, 0], t1[i])
+
+
+def fifo(const double[::1] arr, const double[::1] svc, Py_ssize_t servers, double[::1] out):
+    """The first-come first-served multi-server queue (``flowopt.suggest._simulate.fifo_starts``): jobs in
+    arrival order, ``out[k]`` = the later of ``arr[k]`` and the moment the first of ``servers`` servers comes
+    free (a binary min-heap of those moments; ties between equal moments do not change any value)."""
+    import numpy as np
+    cdef double[::1] heap = np.zeros(max(servers, 1))
+    cdef Py_ssize_t m = heap.shape[0]
+    cdef Py_ssize_t k, pos, child
+    cdef double begin, item
+    with nogil:
+        for k in range(arr.shape[0]):
+            begin = heap[0] if heap[0] > arr[k] else arr[k]  # Python's max(arr[k], free[0])
+            out[k] = begin
+            item = begin + svc[k]
+            pos = 0  # replace the smallest by item and sift it down
+            while True:
+                child = 2 * pos + 1
+                if child >= m:
+                    break
+                if child + 1 < m and heap[child + 1] < heap[child]:
+                    child += 1
+                if not heap[child] < item:
+                    break
+                heap[pos] = heap[child]
+                pos = child
+            heap[pos] = item

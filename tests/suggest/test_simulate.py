@@ -52,6 +52,25 @@ def test_fifo_recursion_equals_a_simpy_run_float_for_float(servers: int, jobs: l
     assert got.tolist() == ref.tolist()
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 9), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12)), min_size=1, max_size=80),
+       st.sampled_from([1.0, 0.25, 3600.0, 0.1]), st.floats(-1e6, 1e9))
+def test_fifo_compiled_loop_equals_the_python_heap(servers: int, jobs: list[tuple[int, int]], unit: float,
+                                                   shift: float) -> None:
+    from flowopt.suggest import _simulate as sim
+
+    arrive = np.array([a for a, _ in jobs], dtype=np.float64) * unit + shift
+    service = np.array([s for _, s in jobs], dtype=np.float64) * unit
+    compiled = fifo_starts(arrive, service, servers)
+    old = sim.loops
+    sim.loops = lambda: None  # type: ignore[assignment]  # as an install without the compiled loops
+    try:
+        python = fifo_starts(arrive, service, servers)
+    finally:
+        sim.loops = old
+    assert compiled.tolist() == python.tolist()
+
+
 def test_fifo_recursion_equals_simpy_on_a_long_random_queue() -> None:
     rng = np.random.default_rng(11)
     arrive = rng.uniform(0, 5e5, 4000) + 1.7e9

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flowopt._compiled import loops
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
 from flowopt.suggest._replay import (
@@ -88,6 +89,13 @@ def fifo_starts(arrival: np.ndarray, service: np.ndarray, servers: int) -> np.nd
     order = np.argsort(arrival, kind="stable")
     t0 = float(arrival[order[0]])
     # the same shifted clock a simulation starting at the first arrival keeps (same floats)
+    compiled = loops()
+    if compiled is not None:  # the same loop compiled, without the GIL
+        out_c = np.empty(n)
+        compiled.fifo(np.ascontiguousarray(arrival[order] - t0, dtype=np.float64),
+                      np.ascontiguousarray(service[order], dtype=np.float64), max(1, int(servers)), out_c)
+        start[order] = out_c + t0
+        return start
     arr = (arrival[order] - t0).tolist()
     svc = service[order].astype(np.float64).tolist()
     free = [0.0] * max(1, int(servers))  # a heap of the moments each server comes free
