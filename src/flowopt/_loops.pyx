@@ -11,7 +11,7 @@ for value, floats included): Python's floor division and modulo of floats are sp
 :func:`_mod`), NumPy's indexing from the end by -1 too, the rest is IEEE arithmetic in the same order.
 """
 
-from libc.math cimport floor, fmod, isnan, isfinite, INFINITY
+from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
 from libc.stdint cimport INT64_MIN, int64_t, uint8_t
 
 cdef int64_t NAT = INT64_MIN
@@ -153,14 +153,40 @@ cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) 
     return wk * rank[168] * HOUR + rank[h] * HOUR + ((sec - h * HOUR) if mask[h] else 0.0)
 
 
+def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
+              const int64_t[::1] act, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off,
+              double[::1] out):
+    """``out[i]``: the working seconds between the end of row ``i - 1`` and the begin of row ``i`` of the same
+    case on row ``i``'s activity calendar (``WeekCalendar.to_work`` of both, subtracted), where it has one and
+    begins after that end; NaN elsewhere (:func:`retime` does not read those)."""
+    import numpy as np
+    cdef Py_ssize_t n_cals = masks.shape[0]
+    cdef int64_t[:, ::1] rank = np.zeros((n_cals, 169), dtype=np.int64)
+    cdef Py_ssize_t j, h, c, i
+    cdef int64_t ci
+    for j in range(n_cals):
+        for h in range(168):
+            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
+    with nogil:
+        for i in range(out.shape[0]):
+            out[i] = NAN
+        for c in range(bounds.shape[0] - 1):
+            for i in range(bounds[c] + 1, bounds[c + 1]):
+                ci = cal_idx[act[i]]
+                if ci >= 0 and a_begin[i] >= a_end[i - 1]:
+                    out[i] = _to_work(&rank[ci, 0], &masks[ci, 0], a_begin[i] + off) \
+                        - _to_work(&rank[ci, 0], &masks[ci, 0], a_end[i - 1] + off)
+
+
 def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
            const int64_t[::1] act, const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance,
            const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, const uint8_t[::1] release,
            int rel_mode, double rel_latency, double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays,
-           double[::1] begin, double[::1] end):
+           const double[::1] gap, double[::1] begin, double[::1] end):
     """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``); writes
     ``begin``/``end`` in place. ``rel_mode``: 0 no release rule, 1 ``immediate`` (``rel_latency``), 2 ``daily``
-    (``next_weekday_release`` at ``rel_tod``)."""
+    (``next_weekday_release`` at ``rel_tod``). ``gap``: each row's own wait in working seconds, from
+    :func:`work_gaps` (it depends on the log only, so it is computed once for all replays)."""
     import numpy as np
     cdef Py_ssize_t n_cals = masks.shape[0]
     cdef int64_t[:, ::1] rank = np.zeros((n_cals, 169), dtype=np.int64)  # working hours before each hour
@@ -168,7 +194,7 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
     cdef int64_t[::1] n_hours = np.zeros(n_cals, dtype=np.int64)
     cdef Py_ssize_t j, h, c, lo, hi, i, rep
     cdef bint in_run, live
-    cdef double ready_new, run_start, run_max, rn, old_ready, nb, wg, w, per_week, wk, rr, abs_s, day, cap, ne
+    cdef double ready_new, run_start, run_max, rn, old_ready, nb, w, per_week, wk, rr, abs_s, day, cap, ne
     cdef int64_t ci, jh, nxt, top
     cdef const int64_t* rk
     cdef const uint8_t* mk
@@ -199,8 +225,7 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                 if ci >= 0 and a_begin[i] >= old_ready and rn != old_ready:
                     rk = &rank[ci, 0]
                     mk = &masks[ci, 0]
-                    wg = _to_work(rk, mk, a_begin[i] + off) - _to_work(rk, mk, old_ready + off)
-                    w = _to_work(rk, mk, rn + off) + wg  # then WeekCalendar.from_work
+                    w = _to_work(rk, mk, rn + off) + gap[i]  # then WeekCalendar.from_work
                     per_week = n_hours[ci] * HOUR
                     wk = floor(w / per_week)
                     rr = w - wk * per_week

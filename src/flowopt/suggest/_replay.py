@@ -75,6 +75,9 @@ class CaseArrays:
     log_period_days: float | None = None  # for a sample: the whole log's period
     _throughput_s: np.ndarray = field(init=False, repr=False, compare=False)  # the cases as they are, read-only
     _span_days: float = field(init=False, repr=False, compare=False)  # from time 0 to the last timestamp
+    # each row's own wait in working seconds per set of activity calendars (the compiled re-timing reads it;
+    # it depends on the log only, so every replay with the same calendars shares it)
+    _work_gaps: dict[bytes, np.ndarray] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         before = self._throughput(None, None, None)
@@ -413,10 +416,20 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         mode, latency, tod, origin_s, weekdays = release_rule._kernel_args() \
             if release_rule is not None and release.any() else (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
         f64 = np.float64
+        act = a.act.astype(np.int64)
+        key = cal_idx.tobytes() + masks.tobytes()
+        gap = a._work_gaps.get(key)
+        if gap is None:
+            gap = np.empty(m)
+            compiled.work_gaps(a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False),
+                               a.end.astype(f64, copy=False), act, cal_idx, masks.view(u8), float(off), gap)
+            gap.setflags(write=False)
+            a._work_gaps[key] = gap
         compiled.retime(hit.view(u8), a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False),
-                        a.end.astype(f64, copy=False), a.act.astype(np.int64), drop.view(u8),
+                        a.end.astype(f64, copy=False), act, drop.view(u8),
                         run.astype(np.int64, copy=False), np.asarray(advance, dtype=f64), cal_idx, masks.view(u8),
-                        float(off), release.view(u8), mode, latency, tod, origin_s, weekdays.view(u8), begin, end)
+                        float(off), release.view(u8), mode, latency, tod, origin_s, weekdays.view(u8), gap, begin,
+                        end)
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
