@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from flowopt._compiled import loops
-from flowopt.analysis._stats import bootstrap_mean_range
 from flowopt._sorting import code_order
+from flowopt.analysis._stats import bootstrap_mean_range
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
