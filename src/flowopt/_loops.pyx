@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""Compiled loops for the two kernels that cannot be written as whole-array NumPy operations.
+"""Compiled loops for the kernels that cannot be written as whole-array NumPy operations (the contention
+sweep, the replay's case-by-case re-timing, the first-come first-served queue) or run several times faster as
+one pass (working time on a calendar, each row's own wait in working seconds).
 
 Built from this Cython source when flowopt is installed (``pip install``: a C compiler and the Python headers
 are needed; without them the install still succeeds and the same numbers come from the kernels' NumPy

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.analysis._signoff_steps import classify_outcome, signoff_steps, step_name
@@ -232,3 +234,18 @@ def test_request_for_payment_roles(rfp: EventLog) -> None:
     sup = steps.loc["Request For Payment by SUPERVISOR"]
     assert sup["approvals"] == 6226 + 37  # FINAL_APPROVED and APPROVED by SUPERVISOR are one step
     assert steps.loc["Request For Payment by ADMINISTRATION", "reject_rate"] > 0.1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=30, unique=True), st.booleans(),
+       st.lists(st.integers(-1, 29), max_size=60))
+def test_categorical_equals_pandas_astype_category(labels: list[str], presorted: bool, raw: list[int]) -> None:
+    # the fast path (texts already sorted: no hashing) and the general one give what astype("category") gives
+    from flowopt.analysis._signoff_steps import _categorical
+
+    lab = np.array(sorted(labels) if presorted else labels, dtype=object)
+    codes = np.array([c if c < len(lab) else -1 for c in raw], dtype=np.int64)
+    got = _categorical(codes, lab)
+    want = pd.Series([lab[c] if c >= 0 else None for c in codes], dtype=object).astype("category")
+    assert got.dtype == want.dtype
+    assert got.codes.tolist() == want.cat.codes.tolist()

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from flowopt._sorting import group_time_order
 from flowopt.analysis._findings import Finding
 from flowopt.analysis._hotspots import _config, _h, throughput_total_s
 from flowopt.analysis._stats import mann_kendall, median_ci, severity
@@ -117,7 +118,7 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
     sel = np.flatnonzero((c.start != NAT) & wanted[res])
     # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
     # pass over the whole log per resource
-    sel = sel[np.lexsort((c.start[sel], res[sel]))]
+    sel = sel[group_time_order(res[sel], c.start[sel])]
     cuts = np.flatnonzero(np.diff(res[sel])) + 1
     busy = 0
     spans: list[tuple[int, int, int]] = []  # per resource: (its calendar, first start, last end)

@@ -317,10 +317,17 @@ def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
     labels = np.asarray(labels, dtype=object)
     codes = np.asarray(codes, dtype=np.int64)
     used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))  # sorted distinct codes
-    cat = pd.Series(labels[used]).astype("category")
+    values = labels[used]
     lut = np.full(len(labels) + 1, -1, dtype=np.int64)  # lut[-1]: missing stays missing
-    lut[used] = cat.cat.codes.to_numpy()
-    return pd.Categorical.from_codes(lut[codes], dtype=cat.dtype)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string" and bool((values[1:] > values[:-1]).all()):
+        # texts already in sorted order (the log's case ids are): the categories as they are, no hashing
+        dtype = pd.CategoricalDtype(pd.Index(values))
+        lut[used] = np.arange(len(used))
+    else:
+        cat = pd.Series(values).astype("category")
+        dtype = cat.dtype
+        lut[used] = cat.cat.codes.to_numpy()
+    return pd.Categorical.from_codes(lut[codes], dtype=dtype)
 
 
 def _column_categorical(col: pd.Series, rows: np.ndarray) -> pd.Categorical:

@@ -306,7 +306,8 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     The grouping is done here with NumPy sorts, the pass by :func:`flowopt._loops.contention`.
     """
     compiled = loops()
-    assert compiled is not None, "the compiled loops are not built here"
+    if compiled is None:  # callers check first (_contention); a direct call on such an install lands here
+        raise RuntimeError("flowopt's compiled loops are not built in this install: use _contention_arrays")
     m = j.shape[0]
     rows = np.flatnonzero((start != NAT) & (res >= 0))
     order = rows[group_time_order(res[rows], start[rows])]  # by resource, then start, ties in row order
