@@ -56,6 +56,11 @@ def test_rows_in_equals_rows_used_plus_quarantined(data: st.DataObject, shape: s
     assert set(reasons) <= allowed
     if not raw.frame.duplicated().any():
         assert reasons.empty
+    # the case count comes from the codes: it must be the frame's distinct case ids, also after filtering
+    assert log.n_cases == log.frame["case_id"].nunique()
+    if log.n_cases:
+        keep = list(log.frame["case_id"].unique()[::2])
+        assert log.filter_cases(keep).n_cases == len(keep)
 
 
 @SETTINGS

@@ -198,6 +198,14 @@ def _assessed(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Fin
     return list(redundant), list(triage)
 
 
+def _rows_by_step(ex: pd.DataFrame) -> dict[Any, np.ndarray]:
+    """Positions of each step's executions in ``ex``, in row order (one grouping pass, not a mask per step)."""
+    codes, uniques = pd.factorize(ex["step"], use_na_sentinel=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {uniques[k]: order[bounds[k]:bounds[k + 1]] for k in range(len(uniques))}
+
+
 def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Finding], list[Finding]]:
     so = cfg.signoffs
     if table.steps.empty:
@@ -207,8 +215,9 @@ def _assess(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Findi
     people = ex["resource"].nunique() >= 5  # "the same person" only means something with real names
     out: list[Finding] = []
     triage: list[Finding] = []
+    by_step = _rows_by_step(ex)
     for st in table.steps.itertuples(index=False):
-        g = ex[ex["step"] == st.step]
+        g = ex.take(by_step.get(st.step, np.zeros(0, dtype=np.int64)))  # = ex[ex["step"] == st.step]
         dec = g[g["outcome"] != "unknown"]
         if dec["case"].nunique() < min_cases or len(dec) < _MIN_DECIDED_SHARE * len(g):
             continue  # too few cases, or too many executions without a known outcome to vouch for the rest

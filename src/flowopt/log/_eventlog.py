@@ -80,8 +80,8 @@ class EventLog:
 
     @property
     def n_cases(self) -> int:
-        """Number of cases with at least one event."""
-        return int(self._frame["case_id"].nunique()) if len(self._frame) else 0
+        """Number of cases with at least one event (from the codes, computed once: no hashing per call)."""
+        return len(self.codes().case_ids) if len(self._frame) else 0
 
     @property
     def source(self) -> str:
