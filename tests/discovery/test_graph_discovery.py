@@ -202,3 +202,13 @@ def test_group_stats_compiled_grouping_equals_numpy(seed: int, n_groups: int, n:
         _kernels.loops = old
     for field in ("count", "total", "mean", "median", "p90", "max"):
         assert np.array_equal(getattr(got, field), getattr(want, field), equal_nan=True), field
+
+
+def test_case_indexed_results_keep_the_case_ids_as_text() -> None:
+    # the per-case series (variants, costs) are indexed by the case ids as text, in case order
+    from flowopt.analysis._costs import cost_table
+
+    log = flowopt.datasets.example_log()
+    want = pd.Index(log.codes().case_ids.astype(str), name="case_id")
+    for index in (flowopt.discover_variants(log).case_variant.index, cost_table(log, log.config).cases.index):
+        assert index.dtype == want.dtype and index.equals(want) and index.name == "case_id"

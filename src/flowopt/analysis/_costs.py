@@ -280,7 +280,7 @@ def cost_table(log: EventLog, config: Config | None = None) -> CostTable:
     stages = stages[["stage", "count", "cases", *sum_cols[1:], "cost_per_case"]]
 
     per_case = _sum_or_nan(ec.total, c.case, n_cases) if n_cases else np.zeros(0)
-    series = pd.Series(per_case, index=pd.Index(c.case_ids.astype(str), name="case_id"), name="cost")
+    series = pd.Series(per_case, index=pd.Index(c.case_ids, dtype="str", name="case_id"), name="cost")
     if not ec.configured:
         note = "no cost rates configured ([costs] default_hourly, hourly_by_role, ...): costs are None"
     else:

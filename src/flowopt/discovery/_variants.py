@@ -128,5 +128,5 @@ def discover_variants(log: EventLog) -> Variants:
     remap = np.empty(len(rep), dtype=np.int64)
     remap[table["_id"].to_numpy()] = np.arange(len(rep))
     table.insert(0, "variant", np.arange(1, len(rep) + 1))
-    case_variant = pd.Series(remap[inv] + 1, index=pd.Index(c.case_ids.astype(str), name="case_id"), name="variant")
+    case_variant = pd.Series(remap[inv] + 1, index=pd.Index(c.case_ids, dtype="str", name="case_id"), name="variant")
     return Variants(table=table.drop(columns=["_id", "_key"]), case_variant=case_variant)
