@@ -84,8 +84,10 @@ def discover_stages(log: EventLog) -> StageView:
     same = np.flatnonzero(v_case[1:] == v_case[:-1])
     code = v_stage[same] * k + v_stage[same + 1]
     gap = np.maximum((v_begin[same + 1] - v_end[same]).astype(np.float64) / 1e9, 0.0)
-    uniq, inv = np.unique(code, return_inverse=True)
-    g = group_stats(inv.reshape(-1), gap, len(uniq))
+    uniq = np.flatnonzero(np.bincount(code, minlength=k * k))  # np.unique of small codes, without sorting
+    lut = np.zeros(k * k, dtype=np.int64)
+    lut[uniq] = np.arange(len(uniq))
+    g = group_stats(lut[code], gap, len(uniq))
     names = np.array(STAGES, dtype=object)
     transitions = pd.DataFrame({"source": names[uniq // k], "target": names[uniq % k], "count": g.count,
                                 "wait_median_s": g.median, "wait_p90_s": g.p90, "wait_total_s": g.total})
