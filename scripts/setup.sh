@@ -33,7 +33,7 @@ fi
 stamp=.venv/.flowopt-installed
 # reinstall when the project's metadata or the compiled loops' source (built into src/flowopt/_loops*.so) changed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-    || [ src/flowopt/_loops.pyx -nt "$stamp" ] || ! ls src/flowopt/_loops*.so >/dev/null 2>&1; then
+    || [ src/flowopt/_loops.pyx -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[pm4py,spark,dev]"
   touch "$stamp"
