@@ -61,13 +61,11 @@ def test_analysis_config_overrides_the_logs() -> None:
 def test_helper_thread_gives_the_same_document(monkeypatch: pytest.MonkeyPatch) -> None:
     # large logs compute the sign-off and wait tables in a helper thread, and estimate suggestions in two
     # threads: the result must not change
-    import flowopt._analyze as an
     su = importlib.import_module("flowopt.suggest._suggest")
 
     g = generate_lending_log(1500, seed=11, problems=PROBLEMS)
     sequential = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
-    monkeypatch.setattr(an, "_OVERLAP_MIN_EVENTS", 0)
-    monkeypatch.setattr(su, "_THREADS_MIN_EVENTS", 0)
+    monkeypatch.setattr(su, "_THREADS_MIN_EVENTS", 0)  # the one threshold of analyze and suggest
     threaded = flowopt.analyze(flowopt.read_log(g.frame, g.config)).to_json()
     assert threaded == sequential
     single = flowopt.analyze(flowopt.read_log(g.frame, g.config), {"analysis": {"threads": 1}}).to_json()

@@ -29,7 +29,6 @@ __all__ = ["SCHEMA_VERSION", "Analysis", "analyze"]
 
 SCHEMA_VERSION = "1"
 
-_OVERLAP_MIN_EVENTS = 200_000  # from this size the wait-cause table is computed by a helper thread
 # detectors that read the sign-off table or the wait-cause table (cached per log): they run after the others
 _NEEDS = {"knockout_order": "signoffs", "redundant_signoff": "signoffs", "sequential_signoffs": "signoffs",
           "signoff_triage": "signoffs", "bottleneck": "waits", "wait_hotspot": "waits"}
@@ -150,11 +149,13 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
     ['findings', 'graph', 'kpis', 'log']
     """
     from flowopt.analysis._kpis import compute_kpis
+    from flowopt.suggest import _suggest as suggest_module
     from flowopt.suggest._suggest import replay_inputs, suggest
 
     cfg = log.config if config is None else _merge(log.config, load_config(config))
     log.codes()  # computed once here, before a helper thread may need them
-    overlap = len(log) >= _OVERLAP_MIN_EVENTS and cfg.analysis.threads > 1
+    # the same size threshold as the suggestions' threads: one rule for when [analysis] threads applies
+    overlap = len(log) >= suggest_module._THREADS_MIN_EVENTS and cfg.analysis.threads > 1
     pool = ThreadPoolExecutor(max_workers=cfg.analysis.threads) if overlap else None
     try:
         # the pool first computes the two big intermediate tables (cached per log) while this thread discovers

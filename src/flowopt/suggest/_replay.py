@@ -120,6 +120,13 @@ class CaseArrays:
         out = hi - lo
         return np.where(np.isfinite(out), out, 0.0)
 
+    def prev_act(self) -> np.ndarray:
+        """The previous row's activity code in the same case (-1 for a case's first row)."""
+        prev = np.full_like(self.act, -1)
+        prev[1:] = self.act[:-1]
+        prev[self.bounds[:-1][self.bounds[:-1] < self.act.shape[0]]] = -1
+        return prev
+
     def prev_end(self) -> np.ndarray:
         """The previous row's end in the same case (NaN for a case's first row)."""
         pe = np.empty_like(self.end)
@@ -210,6 +217,12 @@ def activity_codes(log: EventLog, names: Iterable[str]) -> np.ndarray:
         for step in missing:
             codes.update(index[a] for a in steps.get(step, ()) if a in index)
     return np.asarray(sorted(codes), dtype=np.int32)
+
+
+def named(log: EventLog, a: CaseArrays, codes: np.ndarray, names: Iterable[str]) -> np.ndarray:
+    """True where the activity ``codes`` (of some rows of ``a``) are activities named ``names``
+    (:func:`activity_codes`: a sign-off step also matches its outcome-labelled activities)."""
+    return in_codes(codes, activity_codes(log, names), len(a.names))
 
 
 def in_codes(codes: np.ndarray, wanted: np.ndarray, n_codes: int) -> np.ndarray:
@@ -500,7 +513,7 @@ def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray
     """
     a = arrays if arrays is not None else case_arrays(log)
     cals = calendars if calendars is not None else learn_calendars(a)
-    drop = in_codes(a.act, activity_codes(log, activities), len(a.names))
+    drop = named(log, a, a.act, activities)
     if cases is not None:
         cases = np.asarray(cases, dtype=bool)
         if cases.shape[0] != a.n_cases:
@@ -643,11 +656,9 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
     a = arrays if arrays is not None else case_arrays(log)
     cals = calendars if calendars is not None else learn_calendars(a)
     pe = a.prev_end()
-    sel = in_codes(a.act, activity_codes(log, [target]), len(a.names)) & ~np.isnan(pe)
+    sel = named(log, a, a.act, [target]) & ~np.isnan(pe)
     if source is not None:
-        prev_act = np.full_like(a.act, -1)
-        prev_act[1:] = a.act[:-1]
-        sel &= in_codes(prev_act, activity_codes(log, [source]), len(a.names))
+        sel &= named(log, a, a.prev_act(), [source])
     rule = ReleaseRule(kind="immediate", latency_s=latency_s) if schedule == "immediate" else \
         ReleaseRule(kind="daily", time_of_day_s=learned_release_time(a, np.flatnonzero(sel)), origin_ns=a.origin_ns)
     begin, end, keep = _retime(a, release=sel, release_rule=rule, calendars=cals)

@@ -54,10 +54,9 @@ from flowopt.suggest._replay import (
     WeekCalendar,
     _period_days,
     _retime,
-    activity_codes,
     case_arrays,
-    in_codes,
     learn_calendars,
+    named,
 )
 from flowopt.suggest._types import Saving
 
@@ -197,7 +196,7 @@ def simulate_capacity(log: EventLog, activity: str, *, extra_servers: int | None
     res = log.frame["resource"]
     res_codes = res.cat.codes.to_numpy().astype(np.int64) if hasattr(res, "cat") else \
         res.astype("category").cat.codes.to_numpy().astype(np.int64)
-    target = in_codes(a.act, activity_codes(log, [activity]), len(a.names))
+    target = named(log, a, a.act, [activity])
     pool_res = np.unique(res_codes[target & (res_codes >= 0)])
     if pool_res.shape[0] == 0:
         raise ParameterError(f"The 'activity' parameter of simulate_capacity names {activity!r}, which has no "

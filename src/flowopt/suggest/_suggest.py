@@ -43,6 +43,7 @@ from flowopt.suggest._replay import (
     cases_where,
     in_codes,
     learn_calendars,
+    named,
     replay_advance,
     replay_parallel,
     replay_release,
@@ -58,7 +59,7 @@ _REMOVES_WORK = ("task_elimination", "empowerment", "knockout_reordering")
 
 
 MIN_HOURS_PER_CASE = 0.05  # three minutes per case: below this a change is not worth proposing
-_THREADS_MIN_EVENTS = 200_000  # from this size candidates are estimated by [analysis] threads threads
+_THREADS_MIN_EVENTS = 200_000  # from this size analyze and suggest use [analysis] threads threads
 MAX_REPLAY_CASES = 200_000  # larger logs are replayed on a seeded random sample of this many cases
 
 
@@ -232,13 +233,6 @@ def _replay(log: EventLog, ch: Change, a: CaseArrays, cals: list[WeekCalendar | 
     return None
 
 
-def _prev_codes(a: CaseArrays) -> np.ndarray:
-    prev = np.full_like(a.act, -1)
-    prev[1:] = a.act[:-1]
-    prev[a.bounds[:-1][a.bounds[:-1] < a.act.shape[0]]] = -1
-    return prev
-
-
 def _subset(log: EventLog, ch: Change, a: CaseArrays) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(rows, cases) masks that restrict a removal; both ``None`` when there is no subset or it cannot be built."""
     sub = ch.subset
@@ -248,7 +242,7 @@ def _subset(log: EventLog, ch: Change, a: CaseArrays) -> tuple[np.ndarray | None
         _, attr, side, thr = sub
         return None, cases_where(log, attr, "<" if side == "below" else ">=", float(thr))
     if sub[0] == "after":
-        return in_codes(_prev_codes(a), activity_codes(log, [sub[1]]), len(a.names)), None
+        return named(log, a, a.prev_act(), [sub[1]]), None
     if sub[0] == "repeat_role":
         role = log.frame["role"]
         if role.isna().all():
@@ -295,9 +289,9 @@ def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | Non
     part = np.zeros(wt.row.shape[0])
     for cause in ch.causes:
         part += wt.causes_ns[cause].astype(np.float64) / 1e9
-    sel = in_codes(a.act[wt.row], activity_codes(log, ch.activities), len(a.names))
+    sel = named(log, a, a.act[wt.row], ch.activities)
     if ch.edge is not None:
-        sel &= in_codes(a.act[wt.pred], activity_codes(log, [ch.edge[0]]), len(a.names))
+        sel &= named(log, a, a.act[wt.pred], [ch.edge[0]])
     vals = part[sel]
     if ch.cap_at_median and vals.shape[0]:
         vals = np.maximum(vals - float(np.median(vals)), 0.0)
@@ -313,8 +307,7 @@ def _merge_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray:
     rc = res.cat.codes.to_numpy() if hasattr(res, "cat") else res.astype("category").cat.codes.to_numpy()
     prev_rc = np.full_like(rc, -1)
     prev_rc[1:] = rc[:-1]
-    sel = in_codes(a.act, activity_codes(log, [ch.edge[1]]), len(a.names)) \
-        & in_codes(_prev_codes(a), activity_codes(log, [ch.edge[0]]), len(a.names))
+    sel = named(log, a, a.act, [ch.edge[1]]) & named(log, a, a.prev_act(), [ch.edge[0]])
     sel &= (rc != prev_rc) | (rc < 0)
     gap = a.begin - np.nan_to_num(a.prev_end())
     return np.where(sel, np.maximum(gap - ch.keep_wait_s, 0.0), 0.0)
