@@ -155,20 +155,26 @@ cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) 
     return wk * rank[168] * HOUR + rank[h] * HOUR + ((sec - h * HOUR) if mask[h] else 0.0)
 
 
+cdef int64_t[:, ::1] _week_ranks(const uint8_t[:, ::1] masks):
+    """Per calendar, its working hours before each hour of the week (169 entries: the last is the week's)."""
+    import numpy as np
+    cdef int64_t[:, ::1] rank = np.zeros((masks.shape[0], 169), dtype=np.int64)
+    cdef Py_ssize_t j, h
+    for j in range(masks.shape[0]):
+        for h in range(168):
+            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
+    return rank
+
+
 def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
               const int64_t[::1] act, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off,
               double[::1] out):
     """``out[i]``: the working seconds between the end of row ``i - 1`` and the begin of row ``i`` of the same
     case on row ``i``'s activity calendar (``WeekCalendar.to_work`` of both, subtracted), where it has one and
     begins after that end; NaN elsewhere (:func:`retime` does not read those)."""
-    import numpy as np
-    cdef Py_ssize_t n_cals = masks.shape[0]
-    cdef int64_t[:, ::1] rank = np.zeros((n_cals, 169), dtype=np.int64)
-    cdef Py_ssize_t j, h, c, i
+    cdef int64_t[:, ::1] rank = _week_ranks(masks)
+    cdef Py_ssize_t c, i
     cdef int64_t ci
-    for j in range(n_cals):
-        for h in range(168):
-            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
     with nogil:
         for i in range(out.shape[0]):
             out[i] = NAN
@@ -191,7 +197,7 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
     :func:`work_gaps` (it depends on the log only, so it is computed once for all replays)."""
     import numpy as np
     cdef Py_ssize_t n_cals = masks.shape[0]
-    cdef int64_t[:, ::1] rank = np.zeros((n_cals, 169), dtype=np.int64)  # working hours before each hour
+    cdef int64_t[:, ::1] rank = _week_ranks(masks)
     cdef int64_t[:, :] hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
     cdef int64_t[::1] n_hours = np.zeros(n_cals, dtype=np.int64)
     cdef Py_ssize_t j, h, c, lo, hi, i, rep
@@ -202,7 +208,6 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
     cdef const uint8_t* mk
     for j in range(n_cals):
         for h in range(168):
-            rank[j, h + 1] = rank[j, h] + (1 if masks[j, h] else 0)
             if masks[j, h]:
                 hours[j, n_hours[j]] = h
                 n_hours[j] += 1

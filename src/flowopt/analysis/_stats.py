@@ -30,8 +30,8 @@ from scipy import stats as _st
 
 from flowopt.errors import ParameterError
 
-__all__ = ["TrendResult", "bootstrap_mean_range", "bootstrap_median_ci", "clopper_pearson_interval", "kruskal_wallis", "mann_kendall",
-           "median_ci", "severity", "wilson_interval"]
+__all__ = ["TrendResult", "bootstrap_mean_range", "bootstrap_median_ci", "clopper_pearson_interval", "kruskal_wallis",
+           "mann_kendall", "median_ci", "severity", "wilson_interval"]
 
 Severity = Literal["high", "medium", "low"]
 

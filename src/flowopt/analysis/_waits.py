@@ -230,6 +230,21 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     return cont, prio, _BASIS[basis], shared
 
 
+def _by_resource(res: np.ndarray, start: np.ndarray, j: np.ndarray, sk: np.ndarray, working: np.ndarray,
+                 n_res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What both contention versions start from: the rows with a known start and a resource, by resource then
+    start (ties in row order), with each resource's bounds; and the waiting instances that can have
+    contention (known start, a resource, working time left), by resource, with their bounds (int64)."""
+    rows = np.flatnonzero((start != NAT) & (res >= 0))
+    order = rows[group_time_order(res[rows], start[rows])]
+    bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
+    r_j = res[j]
+    q = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
+    q = q[code_order(r_j[q], n_res)]
+    q_bounds = np.searchsorted(r_j[q], np.arange(n_res + 1)).astype(np.int64)
+    return order, bounds, q, q_bounds
+
+
 def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
                        enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
                        working: np.ndarray, sk: np.ndarray, n_res: int,
@@ -243,13 +258,7 @@ def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end
     cont = np.zeros(m, dtype=np.int64)
     prio = np.zeros(m, dtype=np.int64)
     shared = np.zeros(n_res, dtype=bool)
-    rows = np.flatnonzero((start != NAT) & (res >= 0))
-    order = rows[group_time_order(res[rows], start[rows])]
-    bounds = np.searchsorted(res[order], np.arange(n_res + 1))
-    r_j = res[j]
-    q_all = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
-    q_all = q_all[np.argsort(r_j[q_all], kind="stable")]
-    q_bounds = np.searchsorted(r_j[q_all], np.arange(n_res + 1))
+    order, bounds, q_all, q_bounds = _by_resource(res, start, j, sk, working, n_res)
     for r in np.flatnonzero(np.diff(q_bounds) > 0):  # loop over resources
         idx = order[bounds[r]:bounds[r + 1]]
         S, E = start[idx], end[idx]
@@ -309,13 +318,7 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     if compiled is None:  # callers check first (_contention); a direct call on such an install lands here
         raise RuntimeError("flowopt's compiled loops are not built in this install: use _contention_arrays")
     m = j.shape[0]
-    rows = np.flatnonzero((start != NAT) & (res >= 0))
-    order = rows[group_time_order(res[rows], start[rows])]  # by resource, then start, ties in row order
-    bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
-    r_j = res[j]
-    q = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
-    q = q[code_order(r_j[q], n_res)]
-    q_bounds = np.searchsorted(r_j[q], np.arange(n_res + 1)).astype(np.int64)
+    order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res)
     cont_q = np.zeros(q.shape[0], dtype=np.int64)
     prio_q = np.zeros(q.shape[0], dtype=np.int64)
     shared = np.zeros(n_res, dtype=np.uint8)

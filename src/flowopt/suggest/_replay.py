@@ -429,20 +429,19 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         mode, latency, tod, origin_s, weekdays = release_rule._kernel_args() \
             if release_rule is not None and release.any() else (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
         f64 = np.float64
-        act = a.act.astype(np.int64)
+        bounds, a_begin, a_end = a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False), \
+            a.end.astype(f64, copy=False)
+        act, cal_masks = a.act.astype(np.int64), masks.view(u8)
         key = cal_idx.tobytes() + masks.tobytes()
         gap = a._work_gaps.get(key)
         if gap is None:
             gap = np.empty(m)
-            compiled.work_gaps(a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False),
-                               a.end.astype(f64, copy=False), act, cal_idx, masks.view(u8), float(off), gap)
+            compiled.work_gaps(bounds, a_begin, a_end, act, cal_idx, cal_masks, float(off), gap)
             gap.setflags(write=False)
             a._work_gaps[key] = gap
-        compiled.retime(hit.view(u8), a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False),
-                        a.end.astype(f64, copy=False), act, drop.view(u8),
-                        run.astype(np.int64, copy=False), np.asarray(advance, dtype=f64), cal_idx, masks.view(u8),
-                        float(off), release.view(u8), mode, latency, tod, origin_s, weekdays.view(u8), gap, begin,
-                        end)
+        compiled.retime(hit.view(u8), bounds, a_begin, a_end, act, drop.view(u8), run.astype(np.int64, copy=False),
+                        np.asarray(advance, dtype=f64), cal_idx, cal_masks, float(off), release.view(u8), mode,
+                        latency, tod, origin_s, weekdays.view(u8), gap, begin, end)
         return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
