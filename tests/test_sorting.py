@@ -1,13 +1,34 @@
-"""group_time_order is np.lexsort((t, group)) on every input, whichever path it takes."""
+"""group_time_order is np.lexsort((t, group)) on every input, whichever path it takes: the NumPy version and
+the compiled key with each of its sorts (none, merge, radix)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowopt import _sorting
+from flowopt import _compiled, _sorting
 from flowopt._sorting import code_order, group_time_order
+
+LIB = _compiled.loops()
+PATHS = ["numpy", "merge", "radix"] if LIB is not None else ["numpy"]
+
+
+@contextmanager
+def path(name: str) -> Iterator[None]:
+    """Run group_time_order by one path: the NumPy version, or the compiled key sorted by merge or radix."""
+    old = _sorting.loops, _sorting._MERGE_MAX_DESCENTS
+    if name == "numpy":
+        _sorting.loops = lambda: None  # type: ignore[assignment]
+    _sorting._MERGE_MAX_DESCENTS = 1.0 if name == "merge" else 0.0
+    try:
+        yield
+    finally:
+        _sorting.loops, _sorting._MERGE_MAX_DESCENTS = old
 
 
 @settings(max_examples=200, deadline=None)
@@ -16,15 +37,37 @@ from flowopt._sorting import code_order, group_time_order
 def test_equals_lexsort(rows: list[tuple[int, int]], unit: int) -> None:
     group = np.array([g for g, _ in rows], dtype=np.int64)
     t = np.array([v // unit * unit if unit > 1 else v for _, v in rows], dtype=np.int64)
-    assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()
+    for name in PATHS:
+        with path(name):
+            assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist(), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 10 ** 7)), max_size=80),
+       st.sampled_from([1, 10 ** 3, 10 ** 9]), st.sampled_from([np.int8, np.int32, np.int64]))
+def test_every_path_on_narrow_keys(rows: list[tuple[int, int]], unit: int, dtype: type) -> None:
+    """Keys of one to four radix digits, group codes of any integer type, ties and sorted runs included."""
+    group = np.array([g % 100 if dtype is np.int8 else g for g, _ in rows], dtype=dtype)
+    t = np.array([v for _, v in rows], dtype=np.int64) * unit
+    for name in PATHS:
+        with path(name):
+            assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist(), name
 
 
 def test_small_span_and_wide_span_paths() -> None:
     group = np.array([2, 0, 2, 1, 0])
     near = np.array([5, 9, 2, 9, 9]) * 10 ** 9  # combined-key path (seconds)
     far = np.array([np.iinfo(np.int64).max - 1, -(2 ** 62), 0, 5, 7])  # span too wide: lexsort path
-    for t in (near, far):
-        assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()
+    nat = np.array([np.iinfo(np.int64).min, 3, 3, 0, 1])  # NaT's int64: too wide as well
+    for name in PATHS:
+        with path(name):
+            for t in (near, far, nat):
+                assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()
+    big = np.array([2 ** 40, 0, 2 ** 40])  # group x span beyond 62 bits: lexsort path
+    t = np.array([0, 2 ** 30, 1])
+    for name in PATHS:
+        with path(name):
+            assert group_time_order(big, t).tolist() == np.lexsort((t, big)).tolist()
 
 
 @settings(max_examples=100, deadline=None)
@@ -47,8 +90,26 @@ def test_two_pass_on_a_large_log_shaped_input() -> None:
     case = np.repeat(np.arange(n // 10), 10)  # a log: cases in order, activities in each
     act = rng.integers(0, 30, n)
     t = (np.arange(n) * 60 + rng.integers(0, 600, n)) * 10 ** 6
+    for name in PATHS:
+        with path(name):
+            assert np.array_equal(group_time_order(act, t), np.lexsort((t, act)))
+            assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))
+    with path("numpy"):  # the default threshold, and a log already in order
+        assert np.array_equal(group_time_order(case, np.arange(n)), np.arange(n))
+    assert np.array_equal(group_time_order(case, np.arange(n)), np.arange(n))
     assert np.array_equal(group_time_order(act, t), np.lexsort((t, act)))
-    assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))
+
+
+@pytest.mark.skipif(LIB is None, reason="tested where the compiled loops are built (test_compiled insists they are)")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2 ** 62), max_size=100), st.integers(0, 62))
+def test_radix_order_is_a_stable_argsort(values: list[int], bits: int) -> None:
+    """Any number of 11-bit digits, digits all keys share skipped, ties kept in input order."""
+    key = np.array([v >> (62 - bits) for v in values], dtype=np.int64)
+    out = np.empty(len(key), dtype=np.int64)
+    assert LIB is not None
+    LIB.radix_order(key, int(key.max()) if len(key) else 0, out)
+    assert out.tolist() == np.argsort(key, kind="stable").tolist()
 
 
 @settings(max_examples=100, deadline=None)
