@@ -4,7 +4,12 @@ import numpy as np
 
 def contention(S: np.ndarray, E: np.ndarray, C: np.ndarray, EN: np.ndarray, bounds: np.ndarray, qa: np.ndarray,
                qb: np.ndarray, qc: np.ndarray, qe: np.ndarray, qw: np.ndarray, q_bounds: np.ndarray,
-               multi_share: float, cont: np.ndarray, prio: np.ndarray, shared: np.ndarray) -> None: ...
+               multi_share: float, limit: int, cont: np.ndarray, prio: np.ndarray, shared: np.ndarray,
+               many: np.ndarray) -> int: ...
+def contention_many(S: np.ndarray, E: np.ndarray, C: np.ndarray, EN: np.ndarray, bounds: np.ndarray,
+                    e_sorted: np.ndarray, e_rank: np.ndarray, by_case: np.ndarray, by_enabled: np.ndarray,
+                    qa: np.ndarray, qb: np.ndarray, qc: np.ndarray, qe: np.ndarray, qw: np.ndarray,
+                    q_bounds: np.ndarray, cont: np.ndarray, prio: np.ndarray) -> None: ...
 def retime(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray,
            drop: np.ndarray, run: np.ndarray, advance: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray, off: float,
            release: np.ndarray, rel_mode: int, rel_latency: float, rel_tod: float, origin_s: float,

@@ -14,7 +14,7 @@ for value, floats included): Python's floor division and modulo of floats are sp
 """
 
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
-from libc.stdint cimport INT64_MIN, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint64_t
 
 import numpy as np
 
@@ -74,25 +74,77 @@ cdef inline Py_ssize_t _search_left(const int64_t[::1] a, Py_ssize_t lo, Py_ssiz
     return lo
 
 
+cdef inline Py_ssize_t _search_case(const int64_t[::1] C, const int64_t[::1] by_case, Py_ssize_t lo, Py_ssize_t hi,
+                                    int64_t x) noexcept nogil:
+    """The first position ``m`` in ``lo..hi`` with ``C[by_case[m]] >= x`` (``by_case`` orders them by case)."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if C[by_case[mid]] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline uint64_t _fen_sum(const uint64_t* tree, Py_ssize_t i) noexcept nogil:
+    """Sum of the first ``i`` values of a Fenwick tree (1-based ``tree[1..]``; modulo 2**64)."""
+    cdef uint64_t s = 0
+    while i > 0:
+        s += tree[i]
+        i -= i & (-i)
+    return s
+
+
+cdef inline void _fen_add(uint64_t* tree, Py_ssize_t size, Py_ssize_t i, uint64_t v) noexcept nogil:
+    """Add ``v`` to value ``i`` (0-based) of a Fenwick tree of ``size`` values."""
+    i += 1
+    while i <= size:
+        tree[i] += v
+        i += i & (-i)
+
+
+cdef inline uint64_t _busy_before(uint64_t x, uint64_t n_started, uint64_t sum_start, uint64_t n_ended,
+                                  uint64_t sum_end) noexcept nogil:
+    """Busy time before ``x`` of a set of intervals: ``sum(max(0, x - start)) - sum(max(0, x - end))`` from the
+    number and sum of the starts and of the ends before ``x`` (modulo 2**64: differences of these are exact)."""
+    return x * (n_started - n_ended) - sum_start + sum_end
+
+
+cdef inline void _split(int64_t total, int64_t later, int64_t cap, int64_t* cont, int64_t* prio) noexcept nogil:
+    """Overlap ``total`` (``later`` of it from instances enabled later) scaled down to the working time ``cap``:
+    the prioritization part and the rest, contention."""
+    cdef double scale = <double>cap / <double>(total if total > 1 else 1) if total > cap else 1.0
+    cdef int64_t busy = <int64_t>(total * scale)
+    cdef int64_t p
+    if busy > cap:
+        busy = cap
+    p = <int64_t>(later * scale)
+    if p > busy:
+        p = busy
+    prio[0] = p
+    cont[0] = busy - p
+
+
 def contention(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C, const int64_t[::1] EN,
                const int64_t[::1] bounds, const int64_t[::1] qa, const int64_t[::1] qb, const int64_t[::1] qc,
                const int64_t[::1] qe, const int64_t[::1] qw, const int64_t[::1] q_bounds, double multi_share,
-               int64_t[::1] cont, int64_t[::1] prio, uint8_t[::1] shared):
-    """The contention sweep's loops (see ``flowopt.analysis._waits._contention_sweep``).
+               Py_ssize_t limit, int64_t[::1] cont, int64_t[::1] prio, uint8_t[::1] shared, uint8_t[::1] many):
+    """The contention sweep's scan (see ``flowopt.analysis._waits._contention_sweep``).
 
     ``S, E, C, EN``: the busy instances' start, end, case and enabling time, grouped by resource (resource
     ``r`` holds positions ``bounds[r]:bounds[r+1]``) and by start within it. ``qa, qb, qc, qe, qw``: the waiting
     instances' window ``[qa, qb]``, case, enabling time and working time, grouped by resource the same way
-    (``q_bounds``). Writes each waiting instance's contention and prioritization time (same positions) and
-    marks shared resources.
+    (``q_bounds``). Marks shared resources; for each waiting instance of the others, scans the instances
+    that can overlap its window (from the first whose running maximum end passes ``qa`` to the last that
+    starts before ``qb``) and writes its contention and prioritization time (same positions) — unless they
+    are more than ``limit``: then it marks it in ``many`` (for :func:`contention_many`). Returns the number of
+    instances the marked ones' scans would have read.
     """
     cdef Py_ssize_t n_res = bounds.shape[0] - 1
-    cdef Py_ssize_t r, k, y, lo, hi, i0, i1, q0, q1
-    cdef int64_t n_over, total, later, ax, bx, cx, ex, ov, cap, busy, p, e_k, s_k
-    cdef double scale
-    cdef int64_t[::1] cm
-    import numpy as np
-    cm = np.empty(S.shape[0], dtype=np.int64)
+    cdef Py_ssize_t r, k, y, lo, hi, i0, i1, q0, q1, skipped = 0
+    cdef int64_t n_over, total, later, ax, bx, cx, ex, ov, e_k, s_k
+    cdef int64_t[::1] cm = np.empty(S.shape[0], dtype=np.int64)
     with nogil:
         for r in range(n_res):
             q0 = q_bounds[r]
@@ -119,6 +171,10 @@ def contention(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C,
                 ex = qe[y]
                 lo = _search_right(cm, i0, i1, ax)
                 hi = _search_left(S, i0, i1, bx)
+                if hi - lo > limit:
+                    many[y] = 1
+                    skipped += hi - lo
+                    continue
                 total = 0
                 later = 0
                 for k in range(lo, hi):
@@ -129,16 +185,97 @@ def contention(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C,
                         total += ov
                         if EN[k] != NAT and EN[k] > ex:
                             later += ov
-                cap = qw[y]
-                scale = <double>cap / <double>(total if total > 1 else 1) if total > cap else 1.0
-                busy = <int64_t>(total * scale)
-                if busy > cap:
-                    busy = cap
-                p = <int64_t>(later * scale)
-                if p > busy:
-                    p = busy
-                prio[y] = p
-                cont[y] = busy - p
+                _split(total, later, qw[y], &cont[y], &prio[y])
+    return skipped
+
+
+def contention_many(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C, const int64_t[::1] EN,
+                    const int64_t[::1] bounds, const int64_t[::1] e_sorted, const int64_t[::1] e_rank,
+                    const int64_t[::1] by_case, const int64_t[::1] by_enabled,
+                    const int64_t[::1] qa, const int64_t[::1] qb, const int64_t[::1] qc, const int64_t[::1] qe,
+                    const int64_t[::1] qw, const int64_t[::1] q_bounds, int64_t[::1] cont, int64_t[::1] prio):
+    """What :func:`contention` computes, in O(log n) per waiting instance however many instances its window
+    holds (for those it marked).
+
+    ``S, E, C, EN`` and ``bounds`` as there; ``e_sorted``: the ends sorted within each resource, ``e_rank``:
+    each instance's position there; ``by_case`` and ``by_enabled``: the positions of each resource's
+    instances by case, and by enabling time from the latest (NaT last). The waiting instances (``qa`` ...
+    ``qw``, ``q_bounds``) are grouped by resource and by enabling time from the latest within it.
+
+    The overlap of all of a resource's instances with a window ``[a, b]`` is ``F(b) - F(a)``, ``F(x)`` their
+    busy time before ``x`` (:func:`_busy_before`, from prefix sums over the starts and the ends in order);
+    the part from instances enabled after the waiting one comes the same way from Fenwick trees holding only
+    those (waiting instances taken from the latest enabled, instances added as their enabling time passes
+    it); the waiting instance's own case's instances are then taken out one by one. Integer sums modulo
+    2**64 whose differences are exact: the same numbers as the scan.
+    """
+    cdef Py_ssize_t n = S.shape[0], n_res = bounds.shape[0] - 1
+    cdef Py_ssize_t r, k, y, i0, i1, q0, q1, L, ptr, c_lo, c_hi, m, ps_a, ps_b, pe_a, pe_b
+    cdef int64_t total, later, ax, bx, cx, ex, ov, e_k, s_k
+    cdef uint64_t all_a, all_b, lat_a, lat_b
+    cdef uint64_t[::1] ps = np.zeros(n + 1, dtype=np.uint64)  # prefix sums of the starts (by start)
+    cdef uint64_t[::1] pe = np.zeros(n + 1, dtype=np.uint64)  # ... of the ends (by end)
+    widest = int(np.max(np.diff(np.asarray(bounds)))) if n_res > 0 else 0
+    cdef uint64_t[:, ::1] trees = np.zeros((4, widest + 1), dtype=np.uint64)  # count/sum of starts, of ends
+    cdef uint64_t* t_ns = &trees[0, 0]
+    cdef uint64_t* t_ss = &trees[1, 0]
+    cdef uint64_t* t_ne = &trees[2, 0]
+    cdef uint64_t* t_se = &trees[3, 0]
+    with nogil:
+        for k in range(n):
+            ps[k + 1] = ps[k] + <uint64_t>S[k]
+            pe[k + 1] = pe[k] + <uint64_t>e_sorted[k]
+        for r in range(n_res):
+            q0 = q_bounds[r]
+            q1 = q_bounds[r + 1]
+            i0 = bounds[r]
+            i1 = bounds[r + 1]
+            L = i1 - i0
+            if q0 == q1:
+                continue
+            for m in range(4):
+                for k in range(L + 1):
+                    trees[m, k] = 0
+            ptr = i0
+            for y in range(q0, q1):
+                ax = qa[y]
+                bx = qb[y]
+                cx = qc[y]
+                ex = qe[y]
+                total = 0
+                later = 0
+                if ax < bx and L > 0:
+                    while ptr < i1 and EN[by_enabled[ptr]] != NAT and EN[by_enabled[ptr]] > ex:
+                        k = by_enabled[ptr]  # enabled after this waiting instance: into the trees
+                        _fen_add(t_ns, L, k - i0, 1)
+                        _fen_add(t_ss, L, k - i0, <uint64_t>S[k])
+                        _fen_add(t_ne, L, e_rank[k], 1)
+                        _fen_add(t_se, L, e_rank[k], <uint64_t>E[k])
+                        ptr += 1
+                    ps_a = _search_left(S, i0, i1, ax) - i0
+                    ps_b = _search_left(S, i0, i1, bx) - i0
+                    pe_a = _search_left(e_sorted, i0, i1, ax) - i0
+                    pe_b = _search_left(e_sorted, i0, i1, bx) - i0
+                    all_a = _busy_before(<uint64_t>ax, ps_a, ps[i0 + ps_a] - ps[i0], pe_a, pe[i0 + pe_a] - pe[i0])
+                    all_b = _busy_before(<uint64_t>bx, ps_b, ps[i0 + ps_b] - ps[i0], pe_b, pe[i0 + pe_b] - pe[i0])
+                    lat_a = _busy_before(<uint64_t>ax, _fen_sum(t_ns, ps_a), _fen_sum(t_ss, ps_a),
+                                         _fen_sum(t_ne, pe_a), _fen_sum(t_se, pe_a))
+                    lat_b = _busy_before(<uint64_t>bx, _fen_sum(t_ns, ps_b), _fen_sum(t_ss, ps_b),
+                                         _fen_sum(t_ne, pe_b), _fen_sum(t_se, pe_b))
+                    total = <int64_t>(all_b - all_a)
+                    later = <int64_t>(lat_b - lat_a)
+                    c_lo = _search_case(C, by_case, i0, i1, cx)
+                    c_hi = _search_case(C, by_case, i0, i1, cx + 1) if cx < INT64_MAX else i1
+                    for m in range(c_lo, c_hi):  # the waiting instance's own case: not contention
+                        k = by_case[m]
+                        e_k = E[k] if E[k] < bx else bx
+                        s_k = S[k] if S[k] > ax else ax
+                        ov = e_k - s_k
+                        if ov > 0:
+                            total -= ov
+                            if EN[k] != NAT and EN[k] > ex:
+                                later -= ov
+                _split(total, later, qw[y], &cont[y], &prio[y])
 
 
 cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) noexcept nogil:

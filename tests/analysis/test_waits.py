@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -163,8 +165,52 @@ def test_compiled_sweep_equals_the_array_version(seed: int, n: int, n_res: int, 
     working = rng.integers(0, 120, len(j)).astype(np.int64)
     sk = start[j] != _NAT
     args = (res, case, start, end.astype(np.int64), enabled_row, j, enabled, t1, t2, working, sk, n_res, 0.5)
-    for want, got in zip(_contention_arrays(*args), _contention_sweep(*args), strict=True):
-        assert np.array_equal(want, got)
+    want = _contention_arrays(*args)
+    # every path of the compiled sweep: scan all; scan short windows and rescan the long ones; prefix sums and
+    # Fenwick trees for the long ones, or for every window
+    for scan_max, per_instance in ((10 ** 9, 0), (2, 10 ** 9), (2, 0), (0, 0)):
+        with _sweep_limits(scan_max, per_instance):
+            got = _contention_sweep(*args)
+        for a, b in zip(want, got, strict=True):
+            assert np.array_equal(a, b), (scan_max, per_instance)
+
+
+@contextmanager
+def _sweep_limits(scan_max: int, per_instance: int) -> Iterator[None]:
+    import flowopt.analysis._waits as w
+
+    old = w._SCAN_MAX, w._SCAN_PER_INSTANCE
+    w._SCAN_MAX, w._SCAN_PER_INSTANCE = scan_max, per_instance
+    try:
+        yield
+    finally:
+        w._SCAN_MAX, w._SCAN_PER_INSTANCE = old
+
+
+def test_long_queues_at_one_person_give_the_same_split_by_every_path() -> None:
+    """One person working back to back, each case queued for up to 90 days: windows over thousands of
+    instances, where the prefix sums replace the scan."""
+    from flowopt.analysis._waits import _contention_arrays, _contention_sweep
+
+    rng = np.random.default_rng(0)
+    n, hour = 6000, 3600 * 10 ** 9
+    dur = rng.integers(1, 3, n) * hour // 4
+    start = np.cumsum(dur) - dur
+    case = rng.permutation(n // 2).repeat(2)
+    enabled = start - rng.integers(0, 90 * 24, n) * hour
+    enabled[::7] = _NAT  # instances of cases that were never "enabled" (their first step)
+    j = np.flatnonzero(enabled != _NAT)
+    t2 = start[j]
+    t1 = np.minimum(enabled[j] + rng.integers(0, 5, len(j)) * hour, t2)
+    args = (np.zeros(n, dtype=np.int64), case, start, start + dur, enabled, j, enabled[j], t1, t2, t2 - t1,
+            np.ones(len(j), dtype=bool), 1, 0.5)
+    want = _contention_arrays(*args)
+    assert want[0].sum() > 0 and want[1].sum() > 0
+    for scan_max, per_instance in ((10 ** 9, 0), (256, 0)):
+        with _sweep_limits(scan_max, per_instance):
+            got = _contention_sweep(*args)
+        for a, b in zip(want, got, strict=True):
+            assert np.array_equal(a, b)
 
 
 def test_compiled_loops_and_the_numpy_fallback_agree_on_a_whole_log(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -205,6 +205,8 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
     return out
 
 
+_SCAN_MAX = 256  # instances in a window up to which the compiled sweep scans them rather than use prefix sums
+_SCAN_PER_INSTANCE = 300  # ... and beyond it, while the longer windows hold fewer than this many per instance
 _PAIR_CHUNK = 4_000_000  # (waiting instance, busy instance) pairs expanded at once by the array version
 
 _BASIS = np.array(["resource", "shared resource", "no start", "no resource"], dtype=object)
@@ -308,26 +310,60 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     Each resource's instances with a known start (busy ``[start, end)``) are sorted by start. A resource is
     shared when more than ``multi_share`` of its instances start before an earlier one ended; its waiting
     instances get nothing. For every other waiting instance ``x`` (row ``j[x]``, known start, working time
-    left in ``[t1[x], t2[x]]``), one pass over the resource's instances that can overlap the window (from
-    the first whose running maximum end passes ``t1`` to the last that starts before ``t2``) sums the
-    overlap with other cases' instances, and the part from instances enabled later than ``x``. Overlaps
-    beyond the working time are scaled down to it; the later part is prioritization, the rest contention.
-    The grouping is done here with NumPy sorts, the pass by :func:`flowopt._loops.contention`.
+    left in ``[t1[x], t2[x]]``), the overlap of the resource's instances of other cases with the window, and
+    the part from instances enabled later than ``x``: the same sums as :func:`_contention_arrays` expands pair
+    by pair, computed by :func:`flowopt._loops.contention` from prefix sums and Fenwick trees in O(log n) per
+    waiting instance (the orders it needs are made here with NumPy sorts). Overlaps beyond the working time
+    are scaled down to it; the later part is prioritization, the rest contention.
     """
     compiled = loops()
     if compiled is None:  # callers check first (_contention); a direct call on such an install lands here
         raise RuntimeError("flowopt's compiled loops are not built in this install: use _contention_arrays")
     m = j.shape[0]
-    order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res)
-    cont_q = np.zeros(q.shape[0], dtype=np.int64)
-    prio_q = np.zeros(q.shape[0], dtype=np.int64)
-    shared = np.zeros(n_res, dtype=np.uint8)
     i64 = np.int64
-    compiled.contention(start[order].astype(i64, copy=False), end[order].astype(i64, copy=False),
-                        case[order].astype(i64, copy=False), enabled_row[order].astype(i64, copy=False), bounds,
-                        t1[q].astype(i64, copy=False), t2[q].astype(i64, copy=False),
-                        case[j[q]].astype(i64, copy=False), enabled[q].astype(i64, copy=False),
-                        working[q].astype(i64, copy=False), q_bounds, float(multi_share), cont_q, prio_q, shared)
+    order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res)
+    S, E = start[order].astype(i64), end[order].astype(i64)
+    C, EN = case[order].astype(i64), enabled_row[order].astype(i64)
+    qa, qb, qc, qe, qw = (x.astype(i64) for x in (t1[q], t2[q], case[j[q]], enabled[q], working[q]))
+    cont_q = np.zeros(q.shape[0], dtype=i64)
+    prio_q = np.zeros(q.shape[0], dtype=i64)
+    shared = np.zeros(n_res, dtype=np.uint8)
+    many = np.zeros(q.shape[0], dtype=np.uint8)
+    skipped = compiled.contention(S, E, C, EN, bounds, qa, qb, qc, qe, qw, q_bounds, float(multi_share), _SCAN_MAX,
+                                  cont_q, prio_q, shared, many)
+    if not many.any():
+        return _spread(m, q, cont_q, prio_q, shared)
+    y = np.flatnonzero(many)  # windows over many instances
+    y_res = res[j[q[y]]]
+    if skipped <= _SCAN_PER_INSTANCE * len(order):  # not that many: scanning them costs less than the sorts below
+        y_bounds = np.searchsorted(y_res, np.arange(n_res + 1)).astype(i64)
+        cont_y, prio_y = np.zeros(len(y), dtype=i64), np.zeros(len(y), dtype=i64)
+        compiled.contention(S, E, C, EN, bounds, qa[y], qb[y], qc[y], qe[y], qw[y], y_bounds, float(multi_share),
+                            np.iinfo(np.intp).max, cont_y, prio_y, np.zeros(n_res, dtype=np.uint8),
+                            np.zeros(len(y), dtype=np.uint8))
+    else:  # prefix sums and Fenwick trees: O(log n) per window, whatever it holds
+        group = res[order]
+        by_end = group_time_order(group, E)
+        e_rank = np.empty(len(order), dtype=i64)
+        e_rank[by_end] = np.arange(len(order), dtype=i64) - bounds[group[by_end]]
+        by_case = group_time_order(group, C)
+        # latest enabled first: sorted by top - time (whole seconds when the times are), NaT (never "later") last
+        known = np.concatenate((EN[EN != NAT], qe[y]))
+        lo, top = int(known.min()), int(known.max())
+        by_enabled = group_time_order(group, top - np.where(EN == NAT, lo - 10 ** 9, EN))
+        y = y[group_time_order(y_res, top - qe[y])]
+        y_bounds = np.searchsorted(y_res, np.arange(n_res + 1)).astype(i64)  # y_res: grouped, so the same bounds
+        cont_y, prio_y = np.zeros(len(y), dtype=i64), np.zeros(len(y), dtype=i64)
+        compiled.contention_many(S, E, C, EN, bounds, E[by_end], e_rank, by_case, by_enabled, qa[y], qb[y],
+                                 qc[y], qe[y], qw[y], y_bounds, cont_y, prio_y)
+    cont_q[y] = cont_y
+    prio_q[y] = prio_y
+    return _spread(m, q, cont_q, prio_q, shared)
+
+
+def _spread(m: int, q: np.ndarray, cont_q: np.ndarray, prio_q: np.ndarray,
+            shared: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contention and prioritization of the waiting instances ``q`` placed among all ``m``; shared as bools."""
     cont = np.zeros(m, dtype=np.int64)
     prio = np.zeros(m, dtype=np.int64)
     cont[q] = cont_q
