@@ -322,9 +322,9 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     m = j.shape[0]
     i64 = np.int64
     order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res)
-    S, E = start[order].astype(i64), end[order].astype(i64)
-    C, EN = case[order].astype(i64), enabled_row[order].astype(i64)
-    qa, qb, qc, qe, qw = (x.astype(i64) for x in (t1[q], t2[q], case[j[q]], enabled[q], working[q]))
+    S, E = start[order].astype(i64, copy=False), end[order].astype(i64, copy=False)
+    C, EN = case[order].astype(i64, copy=False), enabled_row[order].astype(i64, copy=False)
+    qa, qb, qc, qe, qw = (x.astype(i64, copy=False) for x in (t1[q], t2[q], case[j[q]], enabled[q], working[q]))
     cont_q = np.zeros(q.shape[0], dtype=i64)
     prio_q = np.zeros(q.shape[0], dtype=i64)
     shared = np.zeros(n_res, dtype=np.uint8)
