@@ -1,11 +1,15 @@
-"""The per-log result cache: hits, eviction, identity, and one computation when threads race."""
+"""The per-log result cache: hits, eviction, identity, one computation when threads race; shared results frozen."""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
-from flowopt._memo import PerObjectCache
+import numpy as np
+import pytest
+
+from flowopt._memo import PerObjectCache, read_only
 
 
 def test_hit_miss_and_eviction() -> None:
@@ -61,3 +65,20 @@ def test_a_failed_computation_is_not_kept_and_is_retried() -> None:
         pass
     assert not cache._computing  # no lock left behind for the slot
     assert cache.get(owner, "k", lambda: 3) == 3
+
+
+@dataclass(frozen=True)
+class _Result:
+    values: np.ndarray
+    label: str
+
+
+def test_read_only_freezes_the_arrays_of_tuples_dataclasses_and_arrays() -> None:
+    t = read_only(("level", np.zeros(3), np.ones(2)))
+    r = read_only(_Result(np.arange(4), "x"))
+    a = read_only(np.arange(2))
+    for arr in (t[1], t[2], r.values, a):
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError):
+            arr[0] = 5
+    assert t[0] == "level" and r.label == "x"

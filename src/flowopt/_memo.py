@@ -9,11 +9,14 @@ the same missing result, one computes it and the other waits for it.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["PerObjectCache"]
+import numpy as np
+
+__all__ = ["PerObjectCache", "read_only"]
 
 V = TypeVar("V")
 
@@ -58,3 +61,25 @@ class PerObjectCache(Generic[V]):
                 with self._lock:  # also when compute() raised: no lock left behind for the slot
                     self._computing.pop(slot, None)
         return value
+
+
+def read_only(value: V) -> V:
+    """``value`` with the NumPy arrays it holds made read-only (the items of a tuple, the fields of a
+    dataclass, or the array itself), for a result every caller shares: a cache entry no caller can change.
+
+    Examples
+    --------
+    >>> a = read_only(("x", np.zeros(2)))[1]
+    >>> a.flags.writeable
+    False
+    """
+    if isinstance(value, tuple):
+        items: list[object] = list(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    else:
+        items = [value]
+    for item in items:
+        if isinstance(item, np.ndarray):
+            item.setflags(write=False)
+    return value

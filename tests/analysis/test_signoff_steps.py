@@ -241,11 +241,11 @@ def test_request_for_payment_roles(rfp: EventLog) -> None:
        st.lists(st.integers(-1, 29), max_size=60))
 def test_categorical_equals_pandas_astype_category(labels: list[str], presorted: bool, raw: list[int]) -> None:
     # the fast path (texts already sorted: no hashing) and the general one give what astype("category") gives
-    from flowopt.analysis._signoff_steps import _categorical
+    from flowopt.analysis._signoff_steps import _used_labels_categorical
 
     lab = np.array(sorted(labels) if presorted else labels, dtype=object)
     codes = np.array([c if c < len(lab) else -1 for c in raw], dtype=np.int64)
-    got = _categorical(codes, lab)
+    got = _used_labels_categorical(codes, lab)
     want = pd.Series([lab[c] if c >= 0 else None for c in codes], dtype=object).astype("category")
     assert got.dtype == want.dtype
     assert got.codes.tolist() == want.cat.codes.tolist()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowopt._memo import PerObjectCache
+from flowopt._memo import PerObjectCache, read_only
 from flowopt.analysis._findings import jsonable
 from flowopt.discovery._kernels import NAT, dfg_pairs
 from flowopt.log import EventLog
@@ -79,19 +79,10 @@ def event_costs(log: EventLog, config: Config | None = None) -> EventCosts:
     >>> ec.configured, bool(np.isnan(ec.total).all())
     (False, True)
     """
-    return _EVENT_COSTS.get(log, repr(_costs_config(log, config)), lambda: _read_only(_event_costs(log, config)))
+    return _EVENT_COSTS.get(log, repr(_costs_config(log, config)), lambda: read_only(_event_costs(log, config)))
 
 
 _EVENT_COSTS: PerObjectCache[EventCosts] = PerObjectCache()
-
-
-def _read_only(costs: EventCosts) -> EventCosts:
-    """Freeze the arrays of a result every caller shares."""
-    for name in costs.__dataclass_fields__:
-        value = getattr(costs, name)
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)
-    return costs
 
 
 def _event_costs(log: EventLog, config: Config | None) -> EventCosts:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from flowopt._memo import PerObjectCache
+from flowopt._memo import PerObjectCache, read_only
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._stats import severity
@@ -67,14 +67,7 @@ _STATS: PerObjectCache[dict[str, Any]] = PerObjectCache(size=2)
 def _pairs(log: EventLog) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(level, row of the earlier event, wait s, party of earlier, party of later) for every DF pair
     (computed once per log for the KPIs and the detector; read-only arrays)."""
-    return _PAIRS.get(log, None, lambda: _read_only(_compute_pairs(log)))
-
-
-def _read_only(t: tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-               ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    for x in t[1:]:
-        x.setflags(write=False)
-    return t
+    return _PAIRS.get(log, None, lambda: read_only(_compute_pairs(log)))
 
 
 def _compute_pairs(log: EventLog) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

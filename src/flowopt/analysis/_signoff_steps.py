@@ -289,11 +289,11 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
     # times, and Arrow-backed strings are slow to build and to take
     ex = pd.DataFrame({
         "row": rows.astype(np.int64), "case": case[rows],
-        "case_id": _categorical(case[rows], np.asarray(codes.case_ids, dtype=object)),
-        "step": _categorical(act[rows], step_arr),
-        "activity": _categorical(act[rows], np.asarray(names, dtype=object)),
-        "outcome": _categorical(outcome.astype(np.int64), labels),
-        "source": _categorical(source, _SOURCES),
+        "case_id": _used_labels_categorical(case[rows], np.asarray(codes.case_ids, dtype=object)),
+        "step": _used_labels_categorical(act[rows], step_arr),
+        "activity": _used_labels_categorical(act[rows], np.asarray(names, dtype=object)),
+        "outcome": _used_labels_categorical(outcome.astype(np.int64), labels),
+        "source": _used_labels_categorical(source, _SOURCES),
         "resource": _column_categorical(f["resource"], rows), "role": _column_categorical(f["role"], rows),
         "start_ns": s, "end_ns": e, "wait_s": wait, "service_s": service, "time_added_s": added,
     })
@@ -309,7 +309,7 @@ def _signoff_steps(log: EventLog, cfg: Config) -> SignoffTable:
 _SOURCES = np.array(["none", "name", "column", "inferred"], dtype=object)
 
 
-def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
+def _used_labels_categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
     """``labels[codes]`` (code -1: missing) as the categorical ``.astype("category")`` would make of it.
 
     Categories are the labels used, sorted as pandas sorts them, built from the few distinct labels only.
@@ -333,8 +333,9 @@ def _categorical(codes: np.ndarray, labels: Any) -> pd.Categorical:
 def _column_categorical(col: pd.Series, rows: np.ndarray) -> pd.Categorical:
     """The frame column's values at ``rows`` as a categorical of the values used there."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return _categorical(col.cat.codes.to_numpy()[rows], col.cat.categories.to_numpy(dtype=object))
-    return _categorical(*pd.factorize(col.to_numpy(dtype=object)[rows]))
+        return _used_labels_categorical(col.cat.codes.to_numpy()[rows],
+                                        col.cat.categories.to_numpy(dtype=object))
+    return _used_labels_categorical(*pd.factorize(col.to_numpy(dtype=object)[rows]))
 
 
 def _empty(has_start: bool) -> tuple[pd.DataFrame, pd.DataFrame]:

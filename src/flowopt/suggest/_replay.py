@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -120,20 +120,23 @@ class CaseArrays:
         out = hi - lo
         return np.where(np.isfinite(out), out, 0.0)
 
+    def prev(self, values: np.ndarray, fill: Any) -> np.ndarray:
+        """The previous row's value of ``values`` (one per row, in the arrays' order) in the same case, ``fill``
+        for a case's first row."""
+        out = np.empty_like(values)
+        out[0:1] = fill
+        out[1:] = values[:-1]
+        first = self.bounds[:-1]
+        out[first[first < values.shape[0]]] = fill
+        return out
+
     def prev_act(self) -> np.ndarray:
         """The previous row's activity code in the same case (-1 for a case's first row)."""
-        prev = np.full_like(self.act, -1)
-        prev[1:] = self.act[:-1]
-        prev[self.bounds[:-1][self.bounds[:-1] < self.act.shape[0]]] = -1
-        return prev
+        return self.prev(self.act, -1)
 
     def prev_end(self) -> np.ndarray:
         """The previous row's end in the same case (NaN for a case's first row)."""
-        pe = np.empty_like(self.end)
-        pe[0:1] = np.nan
-        pe[1:] = self.end[:-1]
-        pe[self.bounds[:-1][self.bounds[:-1] < self.end.shape[0]]] = np.nan
-        return pe
+        return self.prev(self.end, np.nan)
 
 
 def case_arrays(log: EventLog) -> CaseArrays:

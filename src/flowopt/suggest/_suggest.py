@@ -305,8 +305,7 @@ def _merge_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray:
     assert ch.edge is not None
     res = log.frame["resource"]
     rc = res.cat.codes.to_numpy() if hasattr(res, "cat") else res.astype("category").cat.codes.to_numpy()
-    prev_rc = np.full_like(rc, -1)
-    prev_rc[1:] = rc[:-1]
+    prev_rc = a.prev(rc, -1)
     sel = named(log, a, a.act, [ch.edge[1]]) & named(log, a, a.prev_act(), [ch.edge[0]])
     sel &= (rc != prev_rc) | (rc < 0)
     gap = a.begin - np.nan_to_num(a.prev_end())
