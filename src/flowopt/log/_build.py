@@ -194,12 +194,18 @@ def build_clean_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Confi
     return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns)
 
 
+class _NotClean(Exception):
+    """A clean build (:func:`build_clean_log`) met a row it would quarantine."""
+
+
 def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
                malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None) -> EventLog | None:
     pool = ThreadPoolExecutor(max_workers=1) if len(raw) >= _THREAD_MIN_ROWS else None
     try:
         return _build_log(raw, mapping, config, source=source, malformed=malformed, pool=pool,
                           text_columns=text_columns)
+    except _NotClean:
+        return None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -234,6 +240,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         new = mask & (reason == 0)
         if not new.any():
             return
+        if text_columns is not None:  # a clean build: one row to quarantine is enough to give up, now
+            raise _NotClean
         reason[new] = _CODE[why]
         if len(detail) != n:
             detail = np.full(n, "", dtype=object)

@@ -178,17 +178,79 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
     todo = ~missing
     if not todo.any():
         return parsed, pd.Series(False, index=index)
-    fast = _iso_arrow(text, missing, tz)
-    if fast is not None:
-        return fast, ~missing & fast.isna()
+    # Arrow-backed text the direct cast above already failed on, unchanged by stripping: no second try
+    tried = isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow" and raw.notna().any()
+    if not (tried and _same_text(raw, text) and not (missing & raw.notna()).any()):
+        fast = _iso_arrow(text, missing, tz)
+        if fast is not None:
+            return fast, ~missing & fast.isna()
+    plain = _iso_arrow_rows(text, missing, tz)  # the plain ISO 8601 rows of a column with a few others
+    if plain is not None:
+        parsed, done = plain
+        todo &= ~done
+    _parse_general(text, todo, parsed, tz, dayfirst)
+    bad = ~missing & parsed.isna()
+    return parsed, bad
 
+
+def _same_text(raw: pd.Series, text: pd.Series) -> bool:
+    """Whether stripping changed none of ``raw``'s values (``text`` is ``raw`` stripped; False when either is
+    not Arrow-backed)."""
+    a, b = getattr(raw.array, "_pa_array", None), getattr(text.array, "_pa_array", None)
+    if a is None or b is None:
+        return False
+    return bool(pc.all(pc.fill_null(pc.equal(a, b), True)).as_py())
+
+
+_PLAIN_NAIVE = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
+_PLAIN_KINDS = ("^" + _PLAIN_NAIVE + "$", "^" + _PLAIN_NAIVE + "(?:Z|[+-]\\d{2}:\\d{2})$")
+
+
+def _iso_arrow_rows(text: pd.Series, missing: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray] | None:
+    """The rows of ``text`` in plain ISO 8601 (``2024-03-01 09:00:00``, ``T`` or space, up to six decimals,
+    without a zone or with ``Z`` / ``+08:00``), parsed by :func:`_iso_arrow` kind by kind, and which rows those
+    are; the caller parses the rest (a few bad or unusual values in a large column) the general way.
+
+    Each kind is parsed as a whole column of it would be, so a value gets the same time whichever path reads
+    it. None (the general path reads every row) when no row is plain or Arrow refuses one that looks plain
+    (an impossible date such as ``2024-02-30``).
+    """
+    arr = pa.array(text.mask(missing), type=pa.string(), from_pandas=True)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    done = np.zeros(len(text), dtype=bool)
+    for pattern in _PLAIN_KINDS:
+        rows = pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
+        if not rows.any():
+            continue
+        vals = _iso_arrow(text[rows], missing[rows], tz)
+        if vals is None:
+            return None
+        parsed[rows] = vals.array
+        done |= rows
+    return (parsed, done) if done.any() else None
+
+
+def _parse_general(text: pd.Series, todo: pd.Series, parsed: pd.Series, tz: str, dayfirst: bool) -> None:
+    """Parse the rows ``todo`` of stripped ``text`` into ``parsed`` (NaT where they cannot be): epoch digits,
+    ISO 8601 with and without an offset, then pandas' mixed formats. The text tests run on those rows only."""
+    at = np.flatnonzero(np.asarray(todo, dtype=bool))
+    if not len(at):
+        return
+    rest = text.iloc[at]
+
+    def rows(hit: pd.Series) -> np.ndarray:
+        out = np.zeros(len(text), dtype=bool)
+        out[at[hit.fillna(False).to_numpy(dtype=bool)]] = True
+        return out
+
+    todo = rows(pd.Series(True, index=rest.index))
     # epoch numbers written as text (10+ digits, optional fraction)
-    digits = todo & text.str.fullmatch(r"-?\d{10,19}(?:\.\d+)?").fillna(False).astype(bool)
+    digits = rows(rest.str.fullmatch(r"-?\d{10,19}(?:\.\d+)?"))
     if digits.any():
         parsed[digits] = _epoch(pd.to_numeric(text[digits], errors="coerce"))
         todo &= ~digits
 
-    has_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    has_offset = todo & rows(rest.str.contains(_OFFSET, regex=True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if has_offset.any():
@@ -207,5 +269,4 @@ def parse_timestamps(raw: pd.Series, *, tz: str = "UTC", dayfirst: bool = False)
         if retry.any():
             parsed[retry] = _ns(pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, utc=True,
                                                errors="coerce"), True)
-    bad = ~missing & parsed.isna()
-    return parsed, bad
+
