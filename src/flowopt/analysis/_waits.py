@@ -312,9 +312,11 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
     instances get nothing. For every other waiting instance ``x`` (row ``j[x]``, known start, working time
     left in ``[t1[x], t2[x]]``), the overlap of the resource's instances of other cases with the window, and
     the part from instances enabled later than ``x``: the same sums as :func:`_contention_arrays` expands pair
-    by pair, computed by :func:`flowopt._loops.contention` from prefix sums and Fenwick trees in O(log n) per
-    waiting instance (the orders it needs are made here with NumPy sorts). Overlaps beyond the working time
-    are scaled down to it; the later part is prioritization, the rest contention.
+    by pair. :func:`flowopt._loops.contention` scans the instances of windows holding up to
+    :data:`_SCAN_MAX` of them; longer windows (a long queue at one person) are scanned too while that stays
+    cheap (:data:`_SCAN_PER_INSTANCE`), else :func:`flowopt._loops.contention_many` sums them from prefix sums
+    and Fenwick trees in O(log n) each (the orders it needs are made here with NumPy sorts). Overlaps beyond
+    the working time are scaled down to it; the later part is prioritization, the rest contention.
     """
     compiled = loops()
     if compiled is None:  # callers check first (_contention); a direct call on such an install lands here
