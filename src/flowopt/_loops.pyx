@@ -495,7 +495,6 @@ def scatter_by_group(const int64_t[::1] group, const double[::1] values, const i
             fill[g] += 1
 
 
-
 cdef int RADIX_BITS = 11  # 2,048 buckets: each pass's counters stay in the first-level cache
 
 
