@@ -202,8 +202,7 @@ def _same_text(raw: pd.Series, text: pd.Series) -> bool:
     return bool(pc.all(pc.fill_null(pc.equal(a, b), True)).as_py())
 
 
-_PLAIN_NAIVE = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
-_PLAIN_KINDS = ("^" + _PLAIN_NAIVE + "$", "^" + _PLAIN_NAIVE + "(?:Z|[+-]\\d{2}:\\d{2})$")
+_PLAIN = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?$"
 
 
 def _iso_arrow_rows(text: pd.Series, missing: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray] | None:
@@ -216,18 +215,24 @@ def _iso_arrow_rows(text: pd.Series, missing: pd.Series, tz: str) -> tuple[pd.Se
     (an impossible date such as ``2024-02-30``).
     """
     arr = pa.array(text.mask(missing), type=pa.string(), from_pandas=True)
+    plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN), False)
+    if not pc.any(plain).as_py():
+        return None
+    # a plain value has a zone when it ends in Z or has a sign six characters from its end
+    sign = pc.utf8_slice_codeunits(arr, -6, -5)
+    zoned = pc.and_(plain, pc.fill_null(pc.or_(pc.ends_with(arr, "Z"), pc.is_in(sign, pa.array(["+", "-"]))),
+                                        False))
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    done = np.zeros(len(text), dtype=bool)
-    for pattern in _PLAIN_KINDS:
-        rows = pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
+    done = plain.to_numpy(zero_copy_only=False)
+    with_zone = zoned.to_numpy(zero_copy_only=False)
+    for rows in (done & ~with_zone, with_zone):
         if not rows.any():
             continue
         vals = _iso_arrow(text[rows], missing[rows], tz)
         if vals is None:
             return None
         parsed[rows] = vals.array
-        done |= rows
-    return (parsed, done) if done.any() else None
+    return parsed, done
 
 
 def _parse_general(text: pd.Series, todo: pd.Series, parsed: pd.Series, tz: str, dayfirst: bool) -> None:
