@@ -99,3 +99,16 @@ def test_uses_log_config_by_default() -> None:
     t = cost_table(log)
     assert t.configured and float(t.cases.mean()) > 0
     assert "text/plain" in t._repr_mimebundle_()
+
+
+@pytest.mark.parametrize("costs", [{}, {"waiting_hourly": 0.5}, {"default_hourly": 45.0},
+                                   {"fixed_by_activity": {"scoring": 2.0}, "hourly_by_role": {"RISK": 80.0}}])
+def test_total_is_the_nansum_of_the_parts_whatever_is_configured(costs: dict[str, object]) -> None:
+    g = generate_lending_log(200, seed=4, problems=("rework",))
+    log = flowopt.read_log(g.frame, g.config)
+    ec = event_costs(log, flowopt.load_config({"costs": costs}))
+    parts = np.stack([ec.service_cost, ec.fixed_cost, ec.wait_cost])
+    expected = np.where(np.isnan(parts).all(axis=0), np.nan, np.nansum(parts, axis=0))
+    assert np.array_equal(ec.total, expected, equal_nan=True)
+    assert np.array_equal(ec.service_s, np.where(log.codes().start != np.iinfo(np.int64).min,
+                                                 (log.codes().end - log.codes().start) / 1e9, np.nan), equal_nan=True)

@@ -90,14 +90,18 @@ def _event_costs(log: EventLog, config: Config | None) -> EventCosts:
     c = log.codes()
     n = len(c.case)
     known = c.start != NAT
-    service = np.full(n, np.nan)
-    service[known] = (c.end[known] - c.start[known]).astype(np.float64) / _NS
+    if known.all():  # the same numbers as the masked version below, without its gathers
+        service = np.divide(np.subtract(c.end, c.start), _NS)
+    else:
+        service = np.full(n, np.nan)
+        service[known] = (c.end[known] - c.start[known]).astype(np.float64) / _NS
     wait = np.zeros(n)
     i = dfg_pairs(c.case)
     if len(i):
         nxt = c.start[i + 1]
         begin = np.where(nxt != NAT, nxt, c.end[i + 1])
-        wait[i + 1] = np.maximum((begin - c.end[i]).astype(np.float64) / _NS, 0.0)
+        gap_s = np.divide(np.subtract(begin, c.end[i], out=begin), _NS)
+        wait[i + 1] = np.maximum(gap_s, 0.0, out=gap_s)
 
     # hourly rate per event: resource, else role, else default
     rate = np.full(n, np.nan if cc.default_hourly is None else float(cc.default_hourly))
@@ -126,10 +130,13 @@ def _event_costs(log: EventLog, config: Config | None) -> EventCosts:
     # the sum of the parts that are known (NaN when none is): what np.nansum over the stacked parts gives,
     # added in the same order, without stacking three full-length copies
     missing = np.ones(n, dtype=bool)
-    total = np.zeros(n)  # nansum starts from +0.0 (so -0.0 parts sum to +0.0)
-    for part in (service_cost, fixed, wait_cost):
+    total = np.zeros(n)  # nansum starts from +0.0 (so -0.0 parts sum to +0.0, and total is never -0.0)
+    parts = ((service_cost, has_rate), (fixed, bool(cc.fixed_by_activity)), (wait_cost, cc.waiting_hourly is not None))
+    for part, set_up in parts:
+        if not set_up:  # all NaN: it would add +0.0 everywhere (no change) and mark nothing known
+            continue
         gap = np.isnan(part)
-        total += np.where(gap, 0.0, part)
+        np.add(total, part, out=total, where=~gap)  # where the part is NaN, total + 0.0 == total
         missing &= gap
     total[missing] = np.nan
     configured = has_rate or bool(cc.fixed_by_activity) or cc.waiting_hourly is not None
