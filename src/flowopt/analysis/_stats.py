@@ -297,7 +297,7 @@ def kruskal_wallis(samples: list[np.ndarray]) -> tuple[float, float]:
 
     The same floats as SciPy's current implementation (tested against the installed SciPy; releases before
     its array-API rewrite summed the tie correction differently, which can change the last bits): the same
-    average ranks from one stable sort, rank sums per sample (exact: sums of half-integers), the same
+    average ranks from one sort, rank sums per sample (exact: sums of half-integers), the same
     tie-correction array and expressions. SciPy's generic path (NaN policy, array-API dispatch, ranks put back
     in input order) costs more than the sort on large samples.
 
@@ -313,7 +313,10 @@ def kruskal_wallis(samples: list[np.ndarray]) -> tuple[float, float]:
     if k < 2 or min(n) < 1:
         raise ParameterError(f"kruskal_wallis needs two or more non-empty samples. Got sizes {n!r} instead.")
     x = np.concatenate(samples).astype(np.float64, copy=False)
-    j = np.argsort(x, kind="stable")
+    # any order that sorts x: equal values share one average rank, so each sample's ranks, taken in sorted
+    # order, are the same sequence of numbers (the same sums) however ties are ordered — NumPy's default
+    # sort (vectorised) instead of the stable one, 3-4x slower on a million durations
+    j = np.argsort(x)
     y = x[j]
     first = np.ones(totaln, dtype=bool)  # the first of each run of equal values, in sorted order
     np.not_equal(y[:-1], y[1:], out=first[1:])
