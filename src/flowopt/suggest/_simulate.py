@@ -151,7 +151,9 @@ def _ready_estimate(ready: np.ndarray, start: np.ndarray, end: np.ndarray, serve
     n = start.shape[0]
     t = np.concatenate([start, end])
     step = np.concatenate([np.ones(n), -np.ones(n)])
-    order = np.lexsort((-step, t))  # at equal times a job starting counts before one ending: no fake idle
+    # at equal times a job starting counts before one ending (no fake idle): the starts come first in t, so a
+    # stable sort by time alone is np.lexsort((-step, t))
+    order = np.argsort(t, kind="stable")
     t, step = t[order], step[order]
     busy = np.cumsum(step)
     idle_end = np.where((busy < servers) & (np.diff(t, append=t[-1]) > 0), np.append(t[1:], t[-1]), -np.inf)
