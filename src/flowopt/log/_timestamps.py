@@ -244,11 +244,13 @@ def _parse_general(text: pd.Series, todo: pd.Series, parsed: pd.Series, tz: str,
     rest = text.iloc[at]
 
     def rows(hit: pd.Series) -> np.ndarray:
+        """A mask over all rows from a mask over the rows ``at``."""
         out = np.zeros(len(text), dtype=bool)
         out[at[hit.fillna(False).to_numpy(dtype=bool)]] = True
         return out
 
-    todo = rows(pd.Series(True, index=rest.index))
+    todo = np.zeros(len(text), dtype=bool)
+    todo[at] = True
     # epoch numbers written as text (10+ digits, optional fraction)
     digits = rows(rest.str.fullmatch(r"-?\d{10,19}(?:\.\d+)?"))
     if digits.any():
@@ -274,4 +276,3 @@ def _parse_general(text: pd.Series, todo: pd.Series, parsed: pd.Series, tz: str,
         if retry.any():
             parsed[retry] = _ns(pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, utc=True,
                                                errors="coerce"), True)
-
