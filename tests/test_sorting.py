@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowopt import _compiled, _sorting
-from flowopt._sorting import code_order, group_time_order
+from flowopt._sorting import code_groups, code_order, group_time_order
 
 LIB = _compiled.loops()
 PATHS = ["numpy", "merge", "radix"] if LIB is not None else ["numpy"]
@@ -120,3 +120,15 @@ def test_code_order_is_a_stable_argsort(codes: list[int], small: bool) -> None:
     assert code_order(c).tolist() == np.argsort(c, kind="stable").tolist()
     if c.shape[0]:
         assert code_order(c, int(c.max()) + 1).tolist() == np.argsort(c, kind="stable").tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-1, 60), max_size=80), st.integers(61, 40_000))
+def test_code_groups_are_each_codes_rows_in_order(codes: list[int], n_codes: int) -> None:
+    """Each code's rows, in input order (missing codes, -1, in no group), for narrow and wide code ranges."""
+    c = np.array(codes, dtype=np.int64)
+    for n in (61, n_codes):
+        order, bounds = code_groups(c, n)
+        assert bounds.dtype == np.int64 and len(bounds) == n + 1
+        for k in range(n):
+            assert order[bounds[k]:bounds[k + 1]].tolist() == np.flatnonzero(c == k).tolist()

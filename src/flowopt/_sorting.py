@@ -6,7 +6,7 @@ import numpy as np
 
 from flowopt._compiled import loops
 
-__all__ = ["code_order", "group_time_order"]
+__all__ = ["code_groups", "code_order", "group_time_order"]
 
 _INT16_MAX = int(np.iinfo(np.int16).max)  # codes below this fit 16 bits: NumPy's stable argsort of int16 is a radix sort
 _TWO_PASS_MIN = 100_000  # rows from which the two-pass sort pays off
@@ -24,6 +24,22 @@ def code_order(codes: np.ndarray, n_codes: int | None = None) -> np.ndarray:
     """
     top = n_codes if n_codes is not None else (int(codes.max()) + 1 if codes.shape[0] else 0)
     return np.argsort(codes.astype(np.int16) if top <= _INT16_MAX else codes, kind="stable")
+
+
+def code_groups(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows grouped by code: ``order`` (:func:`code_order`, rows in input order within a code) and
+    ``bounds``, so that code ``k``'s rows are ``order[bounds[k]:bounds[k + 1]]`` (int64). Rows with a negative
+    code (missing) sort first and belong to no group.
+
+    Examples
+    --------
+    >>> order, bounds = code_groups(np.array([2, 0, 2, 1]), 3)
+    >>> [order[bounds[k]:bounds[k + 1]].tolist() for k in range(3)]
+    [[1], [3], [0, 2]]
+    """
+    order = code_order(codes, n_codes)
+    bounds = np.searchsorted(codes[order], np.arange(n_codes + 1)).astype(np.int64, copy=False)
+    return order, bounds
 
 
 def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import stats as _st
 
 from flowopt._memo import PerObjectCache, read_only
-from flowopt._sorting import code_order
+from flowopt._sorting import code_groups
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._stats import severity
@@ -177,8 +177,7 @@ def handoff(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha:
     tested = np.flatnonzero((n_across >= min_events) & (n_within >= min_events))
     if not len(tested):
         return []
-    order = code_order(target, a)
-    bounds = np.searchsorted(target[order], np.arange(a + 1))
+    order, bounds = code_groups(target, a)
     results = []
     for b in tested.tolist():  # loop over activities
         rows = order[bounds[b]:bounds[b + 1]]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from flowopt._sorting import code_order
+from flowopt._sorting import code_groups
 from flowopt.analysis._batching import distinct_per_group
 from flowopt.analysis._findings import Category, Finding
 from flowopt.analysis._stats import median_ci, severity
@@ -146,8 +146,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     pick = np.flatnonzero(eligible & ((rank_total <= top_n) | (rank_p90 <= top_n)))
     basis_known = np.bincount(inv, weights=wt.start_known.astype(float), minlength=g)
     out: list[Finding] = []
-    by_edge = code_order(inv, g)
-    edge_lo = np.searchsorted(inv[by_edge], np.arange(g + 1))
+    by_edge, edge_lo = code_groups(inv, g)
     for e in pick:  # loop over edges
         sel = np.zeros(len(inv), dtype=bool)
         sel[by_edge[edge_lo[e]:edge_lo[e + 1]]] = True

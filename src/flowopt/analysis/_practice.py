@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from flowopt._sorting import code_order
+from flowopt._sorting import code_groups, code_order
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
@@ -111,8 +111,7 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
     same[:-1] = c.case[1:] == c.case[:-1]
     nxt[:-1] = np.where(same[:-1], c.activity[1:], a)
     levels = [lv for lv, has in (("resource", log.has_resource), ("role", log.has_role)) if has]
-    act_order = code_order(c.activity, a)
-    act_bounds = np.searchsorted(c.activity[act_order], np.arange(a + 1))
+    act_order, act_bounds = code_groups(c.activity, a)
 
     tests: list[dict[str, Any]] = []
     for level in levels:

@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from flowopt._memo import PerObjectCache
+from flowopt._sorting import code_groups
 from flowopt.analysis._findings import Finding, Severity, finding_id
 from flowopt.analysis._signoff_steps import SignoffTable, signoff_steps
 from flowopt.analysis._stats import clopper_pearson_interval
@@ -201,8 +202,7 @@ def _assessed(log: EventLog, cfg: Config, table: SignoffTable) -> tuple[list[Fin
 def _rows_by_step(ex: pd.DataFrame) -> dict[Any, np.ndarray]:
     """Positions of each step's executions in ``ex``, in row order (one grouping pass, not a mask per step)."""
     codes, uniques = pd.factorize(ex["step"], use_na_sentinel=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    order, bounds = code_groups(codes, len(uniques))
     return {uniques[k]: order[bounds[k]:bounds[k + 1]] for k in range(len(uniques))}
 
 

@@ -50,7 +50,7 @@ import pandas as pd
 
 from flowopt._compiled import loops
 from flowopt._memo import PerObjectCache
-from flowopt._sorting import code_order, group_time_order
+from flowopt._sorting import code_groups, code_order, group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
 from flowopt.discovery._kernels import NAT, dfg_pairs
@@ -242,8 +242,8 @@ def _by_resource(res: np.ndarray, start: np.ndarray, j: np.ndarray, sk: np.ndarr
     bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
     r_j = res[j]
     q = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
-    q = q[code_order(r_j[q], n_res)]
-    q_bounds = np.searchsorted(r_j[q], np.arange(n_res + 1)).astype(np.int64)
+    by_res, q_bounds = code_groups(r_j[q], n_res)
+    q = q[by_res]
     return order, bounds, q, q_bounds
 
 
