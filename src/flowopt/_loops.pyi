@@ -7,8 +7,8 @@ def contention(S: np.ndarray, E: np.ndarray, C: np.ndarray, EN: np.ndarray, boun
                multi_share: float, limit: int, cont: np.ndarray, prio: np.ndarray, shared: np.ndarray,
                many: np.ndarray) -> int: ...
 def contention_many(S: np.ndarray, E: np.ndarray, C: np.ndarray, EN: np.ndarray, bounds: np.ndarray,
-                    e_sorted: np.ndarray, e_rank: np.ndarray, by_case: np.ndarray, by_enabled: np.ndarray,
-                    qa: np.ndarray, qb: np.ndarray, qc: np.ndarray, qe: np.ndarray, qw: np.ndarray,
+                    e_sorted: np.ndarray, e_rank: np.ndarray, by_case: np.ndarray, case_sorted: np.ndarray,
+                    by_enabled: np.ndarray, qa: np.ndarray, qb: np.ndarray, qc: np.ndarray, qe: np.ndarray, qw: np.ndarray,
                     q_bounds: np.ndarray, cont: np.ndarray, prio: np.ndarray) -> None: ...
 def retime(hit: np.ndarray, bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray,
            drop: np.ndarray, run: np.ndarray, advance: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray, off: float,

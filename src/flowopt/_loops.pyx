@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled loops for the kernels that cannot be written as whole-array NumPy operations (the contention
 sweep, the replay's case-by-case re-timing, the first-come first-served queue) or run several times faster as
-one pass (working time on a calendar, each row's own wait in working seconds).
+one pass (working time on a calendar, each row's own wait in working seconds, the group-then-time sort key
+and its radix sort).
 
 Built from this Cython source when flowopt is installed (``pip install``: a C compiler and the Python headers
 are needed; without them the install still succeeds and the same numbers come from the kernels' NumPy
@@ -14,7 +15,7 @@ for value, floats included): Python's floor division and modulo of floats are sp
 """
 
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
-from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MIN, int64_t, uint8_t, uint64_t
 
 import numpy as np
 
@@ -68,19 +69,6 @@ cdef inline Py_ssize_t _search_left(const int64_t[::1] a, Py_ssize_t lo, Py_ssiz
     while lo < hi:
         mid = (lo + hi) >> 1
         if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-cdef inline Py_ssize_t _search_case(const int64_t[::1] C, const int64_t[::1] by_case, Py_ssize_t lo, Py_ssize_t hi,
-                                    int64_t x) noexcept nogil:
-    """The first position ``m`` in ``lo..hi`` with ``C[by_case[m]] >= x`` (``by_case`` orders them by case)."""
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if C[by_case[mid]] < x:
             lo = mid + 1
         else:
             hi = mid
@@ -191,7 +179,7 @@ def contention(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C,
 
 def contention_many(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::1] C, const int64_t[::1] EN,
                     const int64_t[::1] bounds, const int64_t[::1] e_sorted, const int64_t[::1] e_rank,
-                    const int64_t[::1] by_case, const int64_t[::1] by_enabled,
+                    const int64_t[::1] by_case, const int64_t[::1] case_sorted, const int64_t[::1] by_enabled,
                     const int64_t[::1] qa, const int64_t[::1] qb, const int64_t[::1] qc, const int64_t[::1] qe,
                     const int64_t[::1] qw, const int64_t[::1] q_bounds, int64_t[::1] cont, int64_t[::1] prio):
     """What :func:`contention` computes, in O(log n) per waiting instance however many instances its window
@@ -199,7 +187,7 @@ def contention_many(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::
 
     ``S, E, C, EN`` and ``bounds`` as there; ``e_sorted``: the ends sorted within each resource, ``e_rank``:
     each instance's position there; ``by_case`` and ``by_enabled``: the positions of each resource's
-    instances by case, and by enabling time from the latest (NaT last). The waiting instances (``qa`` ...
+    instances by case, and by enabling time from the latest (NaT last); ``case_sorted``: ``C[by_case]``. The waiting instances (``qa`` ...
     ``qw``, ``q_bounds``) are grouped by resource and by enabling time from the latest within it.
 
     The overlap of all of a resource's instances with a window ``[a, b]`` is ``F(b) - F(a)``, ``F(x)`` their
@@ -264,8 +252,8 @@ def contention_many(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::
                                          _fen_sum(t_ne, pe_b), _fen_sum(t_se, pe_b))
                     total = <int64_t>(all_b - all_a)
                     later = <int64_t>(lat_b - lat_a)
-                    c_lo = _search_case(C, by_case, i0, i1, cx)
-                    c_hi = _search_case(C, by_case, i0, i1, cx + 1) if cx < INT64_MAX else i1
+                    c_lo = _search_left(case_sorted, i0, i1, cx)
+                    c_hi = _search_right(case_sorted, c_lo, i1, cx)
                     for m in range(c_lo, c_hi):  # the waiting instance's own case: not contention
                         k = by_case[m]
                         e_k = E[k] if E[k] < bx else bx
@@ -296,7 +284,6 @@ cdef inline double _to_work(const int64_t* rank, const uint8_t* mask, double t) 
 
 cdef int64_t[:, ::1] _week_ranks(const uint8_t[:, ::1] masks):
     """Per calendar, its working hours before each hour of the week (169 entries: the last is the week's)."""
-    import numpy as np
     cdef int64_t[:, ::1] rank = np.zeros((masks.shape[0], 169), dtype=np.int64)
     cdef Py_ssize_t j, h
     for j in range(masks.shape[0]):
@@ -334,7 +321,6 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
     ``begin``/``end`` in place. ``rel_mode``: 0 no release rule, 1 ``immediate`` (``rel_latency``), 2 ``daily``
     (``next_weekday_release`` at ``rel_tod``). ``gap``: each row's own wait in working seconds, from
     :func:`work_gaps` (it depends on the log only, so it is computed once for all replays)."""
-    import numpy as np
     cdef Py_ssize_t n_cals = masks.shape[0]
     cdef int64_t[:, ::1] rank = _week_ranks(masks)
     cdef int64_t[:, :] hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
@@ -457,7 +443,6 @@ def fifo(const double[::1] arr, const double[::1] svc, Py_ssize_t servers, doubl
     """The first-come first-served multi-server queue (``flowopt.suggest._simulate.fifo_starts``): jobs in
     arrival order, ``out[k]`` = the later of ``arr[k]`` and the moment the first of ``servers`` servers comes
     free (a binary min-heap of those moments; ties between equal moments do not change any value)."""
-    import numpy as np
     cdef double[::1] heap = np.zeros(max(servers, 1))
     cdef Py_ssize_t m = heap.shape[0]
     cdef Py_ssize_t k, pos, child
@@ -484,7 +469,6 @@ def fifo(const double[::1] arr, const double[::1] svc, Py_ssize_t servers, doubl
 def scatter_by_group(const int64_t[::1] group, const double[::1] values, const int64_t[::1] lo, double[::1] out):
     """``out = values[np.argsort(group, kind="stable")]`` for groups whose runs start at ``lo`` (their counts'
     running sum): one counting pass instead of a sort and a gather (``flowopt.discovery._kernels.group_stats``)."""
-    import numpy as np
     cdef int64_t[::1] fill = np.array(lo, dtype=np.int64, copy=True)
     cdef Py_ssize_t i
     cdef int64_t g

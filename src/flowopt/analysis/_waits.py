@@ -356,8 +356,8 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
         y = y[group_time_order(y_res, top - qe[y])]
         y_bounds = np.searchsorted(y_res, np.arange(n_res + 1)).astype(i64)  # y_res: grouped, so the same bounds
         cont_y, prio_y = np.zeros(len(y), dtype=i64), np.zeros(len(y), dtype=i64)
-        compiled.contention_many(S, E, C, EN, bounds, E[by_end], e_rank, by_case, by_enabled, qa[y], qb[y],
-                                 qc[y], qe[y], qw[y], y_bounds, cont_y, prio_y)
+        compiled.contention_many(S, E, C, EN, bounds, E[by_end], e_rank, by_case, C[by_case], by_enabled, qa[y],
+                                 qb[y], qc[y], qe[y], qw[y], y_bounds, cont_y, prio_y)
     cont_q[y] = cont_y
     prio_q[y] = prio_y
     return _spread(m, q, cont_q, prio_q, shared)

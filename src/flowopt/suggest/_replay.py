@@ -434,7 +434,7 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
         f64 = np.float64
         bounds, a_begin, a_end = a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False), \
             a.end.astype(f64, copy=False)
-        act, cal_masks = a.act.astype(np.int64), masks.view(u8)
+        act, cal_masks = a.act.astype(np.int64, copy=False), masks.view(u8)
         key = cal_idx.tobytes() + masks.tobytes()
         gap = a._work_gaps.get(key)
         if gap is None:
