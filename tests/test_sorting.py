@@ -44,7 +44,7 @@ def test_equals_lexsort(rows: list[tuple[int, int]], unit: int) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 10 ** 7)), max_size=80),
-       st.sampled_from([1, 10 ** 3, 10 ** 9]), st.sampled_from([np.int8, np.int32, np.int64]))
+       st.sampled_from([1, 10 ** 3, 10 ** 9]), st.sampled_from([np.int8, np.int16, np.int32, np.int64]))
 def test_every_path_on_narrow_keys(rows: list[tuple[int, int]], unit: int, dtype: type) -> None:
     """Keys of one to four radix digits, group codes of any integer type, ties and sorted runs included."""
     group = np.array([g % 100 if dtype is np.int8 else g for g, _ in rows], dtype=dtype)

@@ -15,11 +15,17 @@ for value, floats included): Python's floor division and modulo of floats are sp
 """
 
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
-from libc.stdint cimport INT64_MIN, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MIN, int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
 
 import numpy as np
 
 cdef int64_t NAT = INT64_MIN
+
+ctypedef fused code_t:  # category codes as pandas stores them: the narrowest type that holds the categories
+    int8_t
+    int16_t
+    int32_t
+    int64_t
 cdef double HOUR = 3600.0
 cdef double DAY = 86400.0
 cdef double WEEK = 7 * 86400.0
@@ -551,7 +557,7 @@ def radix_order(const int64_t[::1] key, int64_t max_key, int64_t[::1] out):
                         ibuf[(last - q) % 2], n, &cnt[p, 0], p * RADIX_BITS)
 
 
-def time_key(const int64_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
+def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     """The sort key of :func:`flowopt._sorting.group_time_order`: ``key[i]`` orders rows by ``group`` then
     ``t`` as ``np.lexsort((t, group))`` does (``group * span + (t - min t) // scale``, ``scale`` the largest of
     1 s / 1 ms / 1 µs dividing every time difference). Returns ``(largest possible key, number of rows whose
@@ -599,3 +605,69 @@ def time_key(const int64_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
             for i in range(n):
                 key[i] = group[i] * span + (t[i] - lo) // scale
     return (gmax + 1) * span - 1, desc
+
+
+def code_counts(const code_t[::1] codes, int64_t[::1] out):
+    """``out[k]`` += the number of rows with code ``k`` (``np.bincount`` of the codes, in place, without widening
+    narrow codes to int64 first); returns the number of missing codes (negative), which are not counted.
+    Every code must be below ``len(out)``."""
+    cdef Py_ssize_t n = codes.shape[0], i
+    cdef int64_t missing = 0
+    with nogil:
+        for i in range(n):
+            if codes[i] < 0:
+                missing += 1
+            else:
+                out[codes[i]] += 1
+    return missing
+
+
+def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int64_t[::1] t_sorted,
+                   uint8_t[::1] in_run):
+    """Marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code and time as the row before or after
+    it in ``order`` (``t_sorted`` is the time in that order); returns the number of rows marked. The rows of
+    one (group, time) key then sit side by side when ``order`` sorts by them."""
+    cdef Py_ssize_t n = order.shape[0], i
+    cdef int64_t marked = 0
+    with nogil:
+        for i in range(1, n):
+            if t_sorted[i] == t_sorted[i - 1] and group[order[i]] == group[order[i - 1]]:
+                if not in_run[i - 1]:
+                    in_run[i - 1] = 1
+                    marked += 1
+                in_run[i] = 1
+                marked += 1
+    return marked
+
+
+def to_ns(const int64_t[::1] v, int64_t per, int64_t lo, int64_t hi, int64_t[::1] out):
+    """``out = clip(v, lo, hi) * per`` where ``v`` is not NaT (int64 minimum), NaT where it is: times of a
+    coarser unit (``per`` nanoseconds each) as nanoseconds, clipped to ``lo..hi`` first (in ``v``'s unit)."""
+    cdef Py_ssize_t n = v.shape[0], i
+    cdef int64_t x
+    with nogil:
+        for i in range(n):
+            x = v[i]
+            if x == NAT:
+                out[i] = NAT
+            else:
+                if x < lo:
+                    x = lo
+                elif x > hi:
+                    x = hi
+                out[i] = x * per
+    return None
+
+
+def time_flags(const int64_t[::1] v, int64_t lo, int64_t hi):
+    """``(number of NaT values, number of other values outside lo..hi)`` of int64 nanoseconds ``v``."""
+    cdef Py_ssize_t n = v.shape[0], i
+    cdef int64_t nat = 0, out = 0, x
+    with nogil:
+        for i in range(n):
+            x = v[i]
+            if x == NAT:
+                nat += 1
+            elif x < lo or x > hi:
+                out += 1
+    return nat, out

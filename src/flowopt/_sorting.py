@@ -6,7 +6,9 @@ import numpy as np
 
 from flowopt._compiled import loops
 
-__all__ = ["code_groups", "code_order", "group_time_order"]
+__all__ = ["code_groups", "code_order", "compiled_codes", "group_time_order"]
+
+_CODE_TYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
 
 _INT16_MAX = int(np.iinfo(np.int16).max)  # codes below this fit 16 bits: NumPy's stable argsort of int16 is a radix sort
 _TWO_PASS_MIN = 100_000  # rows from which the two-pass sort pays off
@@ -42,6 +44,14 @@ def code_groups(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray
     return order, bounds
 
 
+def compiled_codes(codes: np.ndarray) -> np.ndarray:
+    """``codes`` as the compiled loops take group codes: contiguous, as they are when of a signed integer type
+    of 8 to 64 bits (pandas' category codes), else as int64."""
+    if codes.dtype in _CODE_TYPES:
+        return np.ascontiguousarray(codes)
+    return np.ascontiguousarray(codes, dtype=np.int64)
+
+
 def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``np.lexsort((t, case))``: positions by ``case`` (any non-negative integer group code), then time ``t``
     (int64), ties in input order.
@@ -64,8 +74,7 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
     lib = loops()
     if lib is not None:
         key = np.empty(n, dtype=np.int64)
-        found = lib.time_key(np.ascontiguousarray(case, dtype=np.int64), np.ascontiguousarray(t, dtype=np.int64),
-                             key)
+        found = lib.time_key(compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64), key)
         if found is None:
             return np.lexsort((t, case))
         top, descents = found

@@ -12,7 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowopt._sorting import group_time_order
+from flowopt._compiled import loops
+from flowopt._sorting import compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
 from flowopt.io._csv import known_categories_dtype
 from flowopt.log._eventlog import EventLog
@@ -31,13 +32,15 @@ _THREAD_MIN_ROWS = 200_000  # below this, starting a thread costs more than it s
 
 def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``col`` as stripped text: (row code into the sorted distinct texts or -1 when missing/empty,
-    the distinct texts as an object array).
+    the distinct texts as an object array). The codes are of the type pandas keeps a categorical's codes in
+    for that many texts (int8 up to 126 of them, then int16, int32): gathering them moves a quarter or an
+    eighth of the bytes int64 codes would, and the log's categoricals take them as they are.
 
     The same as ``col.astype("string").str.strip()`` then ``pd.factorize(..., sort=True)`` with empty text
     as missing, but the text work runs once per distinct value instead of once per row.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):  # the codes are there already: no hashing of the rows
-        codes, uniq = col.cat.codes.to_numpy(), col.cat.categories  # remap[codes] below is int64
+        codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
     else:
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniq).astype("string").str.strip()
@@ -45,22 +48,41 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     tvals = text.to_numpy(dtype=object, na_value=None)
     if len(tvals) > 1 and not text.isna().any() and bool((tvals[1:] > tvals[:-1]).all()):
         # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them;
-        # each code then stays as it is (-1 too), so no gather through a remapping table either
-        return codes.astype(np.int64), np.asarray(tvals, dtype=object)
+        # each code then stays as it is (-1 too), so no gather through a remapping table either (a copy: the
+        # codes of a categorical column belong to the caller's frame)
+        return np.array(codes, dtype=_code_dtype(len(tvals))), np.asarray(tvals, dtype=object)
     tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
-    remap = np.append(tcodes.astype(np.int64), np.int64(-1))  # code -1 (missing) maps to the last slot
+    remap = np.append(tcodes, -1).astype(_code_dtype(len(tuniq)))  # code -1 (missing) maps to the last slot
     return remap[codes], np.asarray(tuniq, dtype=object)
+
+
+def _code_dtype(n_values: int) -> np.dtype:
+    """The type pandas keeps a categorical's codes in for ``n_values`` categories (``coerce_indexer_dtype``)."""
+    for t in (np.int8, np.int16, np.int32):
+        if n_values < np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
+
+
+def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """How many rows have each code ``0..n_values-1`` (int64; missing codes, -1, not counted)."""
+    lib = loops()
+    if lib is not None:
+        out = np.zeros(n_values, dtype=np.int64)
+        lib.code_counts(compiled_codes(codes), out)
+        return out
+    known = codes >= 0
+    return np.bincount(codes if known.all() else codes[known], minlength=n_values)
 
 
 def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``rows`` (None: every row, in order) renumbered over the texts they use (sorted order kept;
-    -1 stays -1)."""
+    -1 stays -1), of the type pandas keeps them in."""
     sub = codes if rows is None else codes[rows]
-    known = sub >= 0
-    used = np.bincount(sub if known.all() else sub[known], minlength=len(uniq)) > 0
+    used = _code_counts(sub, len(uniq)) > 0
     if used.all():  # nothing to renumber (the renumbering below would map each code to itself)
-        return sub.astype(np.int64, copy=False), uniq
-    renum = np.append(np.cumsum(used) - 1, np.int64(-1))
+        return sub, uniq
+    renum = np.append(np.cumsum(used) - 1, -1).astype(_code_dtype(int(used.sum())))
     return renum[sub], uniq[used]
 
 
@@ -89,27 +111,36 @@ def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
-def _duplicated(raw: pd.DataFrame, idx: np.ndarray, case: np.ndarray,
+def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``raw.duplicated(keep="first")`` for the rows ``idx``, comparing whole rows only where needed;
-    ``idx`` sorted by (case, time), ties in input order, and ``t`` in that order (both None when ``idx`` has
-    fewer than two rows).
+    """``raw.duplicated(keep="first")`` for the rows ``idx`` (None: every row), comparing whole rows only where
+    needed; ``idx`` sorted by (case, time), ties in input order, and ``t`` in that order (both None when ``idx``
+    has fewer than two rows).
 
     Identical rows have the same case code and time ``t``, so sorting ``idx`` by (case, time) puts them
     in one run of equal keys; the full-row comparison runs on rows in such runs only (usually few).
     Rows outside ``idx`` are never flagged (an identical row is always in or out of ``idx`` with its twin).
     """
     out = np.zeros(len(raw), dtype=bool)
-    if len(idx) < 2:
+    if (len(case) if idx is None else len(idx)) < 2:
         return out, None, None
-    every = len(idx) == len(case)  # all rows (idx is then 0..n-1): no gathers needed
-    s = group_time_order(case, t) if every else idx[group_time_order(case[idx], t[idx])]
-    cs, ts = case[s], t[s]
-    same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
-    in_run = np.zeros(len(s), dtype=bool)
-    in_run[1:] |= same
-    in_run[:-1] |= same
-    cand = np.sort(s[in_run])
+    if idx is None or len(idx) == len(case):  # all rows (idx is then 0..n-1): no gathers needed
+        s = group_time_order(case, t)
+    else:
+        s = idx[group_time_order(case[idx], t[idx])]
+    ts = t[s]
+    lib = loops()
+    if lib is not None:  # one pass, no full-length temporaries
+        in_run = np.zeros(len(s), dtype=np.uint8)
+        marked = lib.equal_key_runs(s, compiled_codes(case), ts, in_run)
+        cand = np.sort(s[in_run.view(bool)]) if marked else s[:0]
+    else:
+        cs = case[s]
+        same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
+        in_run = np.zeros(len(s), dtype=bool)
+        in_run[1:] |= same
+        in_run[:-1] |= same
+        cand = np.sort(s[in_run])
     if len(cand):
         out[cand] = raw.iloc[cand].duplicated(keep="first").to_numpy(dtype=bool)
     return out, s, ts
@@ -274,12 +305,16 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             what[badv] = ("column '" + col + "': '" + raw[col][badv].astype("string").fillna("")
                           + "'").to_numpy(dtype=object)
             flag(badv, QuarantineReason.BAD_TIMESTAMP, pd.Series(what))
-        if required:
+        lib = loops()  # counts first: a clean column then needs no full-length masks
+        n_nat, n_out = lib.time_flags(vals, lo_ns, hi_ns) if lib is not None else (-1, -1)
+        if required and n_nat:
             flag(vals == nat, QuarantineReason.MISSING_TIMESTAMP, f"column '{col}' is empty")
-        out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
-        flag(out_range, QuarantineReason.OUT_OF_RANGE,
-             f"column '{col}' outside {config.read.min_year}..{config.read.max_year} (set [read] min_year/max_year)")
-        drop = badv | out_range
+        drop = badv
+        if n_out:
+            out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
+            flag(out_range, QuarantineReason.OUT_OF_RANGE, f"column '{col}' outside {config.read.min_year}.."
+                 f"{config.read.max_year} (set [read] min_year/max_year)")
+            drop = badv | out_range
         if drop.any():
             vals = vals.copy()
             vals[drop] = nat
@@ -305,7 +340,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     by_case_time: np.ndarray | None = None  # the usable rows by (case, end), ties in file order
     end_by_case_time: np.ndarray | None = None  # their end times in that order
     if config.read.drop_duplicates and n:
-        dup, by_case_time, end_by_case_time = _duplicated(raw, np.flatnonzero(reason == 0), case_f[0], end_ns)
+        dup, by_case_time, end_by_case_time = _duplicated(raw, np.flatnonzero(reason == 0) if reason.any() else None,
+                                                               case_f[0], end_ns)
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
@@ -384,7 +420,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         rows, inst_start = (o if every_row else rows[o]), inst_start[o]
         # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
         case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
-                               np.bincount(case_codes, minlength=len(case_uniques)))
+                               _code_counts(case_codes, len(case_uniques)))
         if sched is not None:
             sched = sched[o]
     elif every_row:  # in order already: the log gets its own copies of the time arrays

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flowopt._compiled import loops
+
 __all__ = ["ns_datetimes", "parse_timestamps"]
 
 _OFFSET = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)$"
@@ -46,11 +48,16 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
     if per is not None and (str(tz) == "UTC" if utc else tz is None):
         # the same clip and cast on the integer values, without pandas' masked datetime arithmetic
         i8 = values.array.asi8
-        nat = i8 == _NAT_US
-        out = np.maximum(i8, _NS_LO.value // per)  # np.clip, in two passes that run several times faster
-        np.minimum(out, _NS_HI.value // per, out=out)
-        out *= np.int64(per)
-        out[nat] = _NAT_US
+        lib = loops()
+        if lib is not None:  # the same in one pass
+            out = np.empty(len(i8), dtype=np.int64)
+            lib.to_ns(np.ascontiguousarray(i8), per, _NS_LO.value // per, _NS_HI.value // per, out)
+        else:
+            nat = i8 == _NAT_US
+            out = np.maximum(i8, _NS_LO.value // per)  # np.clip, in two passes that run several times faster
+            np.minimum(out, _NS_HI.value // per, out=out)
+            out *= np.int64(per)
+            out[nat] = _NAT_US
         return pd.Series(ns_datetimes(out, utc=utc), index=values.index, name=values.name, copy=False)  # out is new
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")

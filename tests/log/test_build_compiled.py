@@ -1,0 +1,130 @@
+"""The build's compiled passes (code counts, duplicate-key runs, time checks and conversion) give what their NumPy
+versions give, and ``read_log`` builds the same log with or without them."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import flowopt
+from flowopt import _compiled
+from flowopt.datasets._generator import PROBLEMS, generate_lending_log
+from flowopt.log import _build, _timestamps
+
+LIB = _compiled.loops()
+needs_loops = pytest.mark.skipif(LIB is None, reason="tested where the compiled loops are built "
+                                 "(test_compiled insists they are)")
+NAT = np.iinfo(np.int64).min
+CODE_TYPES = [np.int8, np.int16, np.int32, np.int64]
+
+
+@contextmanager
+def without_loops() -> Iterator[None]:
+    """read_log with the NumPy versions of the build's passes."""
+    with pytest.MonkeyPatch.context() as mp:
+        for mod in (_build, _timestamps):
+            mp.setattr(mod, "loops", lambda: None)
+        yield
+
+
+@needs_loops
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-1, 120), max_size=80), st.sampled_from(CODE_TYPES))
+def test_code_counts_is_bincount_of_the_known_codes(codes: list[int], dtype: type) -> None:
+    c = np.array(codes, dtype=dtype)
+    out = np.zeros(121, dtype=np.int64)
+    assert LIB is not None
+    assert LIB.code_counts(c, out) == int((c < 0).sum())
+    assert out.tolist() == np.bincount(c[c >= 0].astype(np.int64), minlength=121).tolist()
+
+
+@needs_loops
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=40), st.sampled_from(CODE_TYPES))
+def test_equal_key_runs_marks_rows_sharing_case_and_time_with_a_neighbour(rows: list[tuple[int, int]],
+                                                                          dtype: type) -> None:
+    case = np.array([c for c, _ in rows], dtype=dtype)
+    t = np.array([v for _, v in rows], dtype=np.int64)
+    order = np.lexsort((t, case)).astype(np.int64)
+    ts = t[order]
+    cs = case[order]
+    same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
+    want = np.zeros(len(order), dtype=bool)
+    want[1:] |= same
+    want[:-1] |= same
+    got = np.zeros(len(order), dtype=np.uint8)
+    assert LIB is not None
+    assert LIB.equal_key_runs(order, case, ts, got) == int(want.sum())
+    assert got.view(bool).tolist() == want.tolist()
+
+
+@needs_loops
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.just(NAT), st.integers(-(2 ** 62), 2 ** 62)), max_size=40),
+       st.sampled_from([1, 1000, 10 ** 6, 10 ** 9]))
+def test_to_ns_and_time_flags_match_numpy(values: list[int], per: int) -> None:
+    v = np.array(values, dtype=np.int64)
+    lo, hi = -(2 ** 63 - 1) // per // 2, (2 ** 63 - 1) // per // 2  # a range whose ends times `per` still fit
+    nat = v == NAT
+    want = np.minimum(np.maximum(v, lo), hi) * np.int64(per)
+    want[nat] = NAT
+    got = np.empty(len(v), dtype=np.int64)
+    assert LIB is not None
+    LIB.to_ns(v, per, lo, hi, got)
+    assert got.tolist() == want.tolist()
+    assert LIB.time_flags(v, lo, hi) == (int(nat.sum()), int((~nat & ((v < lo) | (v > hi))).sum()))
+
+
+def _dirty_log() -> tuple[pd.DataFrame, dict[str, object]]:
+    """A generated log with every kind of row the build flags, and more than 127 activities (int16 codes)."""
+    g = generate_lending_log(400, seed=11, problems=PROBLEMS)
+    d = g.frame.copy()
+    for c in ("case_id", "activity", "resource"):
+        d[c] = d[c].astype(object)
+    d["start"] = d["start"].astype(object)
+    d["end"] = d["end"].astype(object)
+    rng = np.random.default_rng(5)
+    i = rng.choice(len(d), 70, replace=False)
+    d.loc[i[:10], "case_id"] = None
+    d.loc[i[10:20], "activity"] = " "
+    d.loc[i[20:30], "end"] = "not a time"
+    d.loc[i[30:40], "start"] = pd.Timestamp("2200-01-01", tz="UTC")  # later than its end
+    d.loc[i[40:50], "end"] = None
+    d.loc[i[50:60], "activity"] = [f"extra step {k}" for k in range(10)]
+    d["activity"] = d["activity"].where(d.index % 3 > 0, "step " + (d.index % 200).astype(str))
+    d = pd.concat([d, d.iloc[i[60:70]]], ignore_index=True).sample(frac=1, random_state=2).reset_index(drop=True)
+    return d, g.config
+
+
+@needs_loops
+@pytest.mark.parametrize("kind", ["dirty", "clean", "categorical"])
+def test_read_log_is_the_same_without_the_compiled_passes(kind: str) -> None:
+    g = generate_lending_log(300, seed=3, problems=PROBLEMS)
+    frame, config = (_dirty_log() if kind == "dirty" else
+                     (g.frame.sample(frac=1, random_state=1).reset_index(drop=True), g.config) if kind == "clean" else
+                     (g.frame, g.config))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_loops = flowopt.read_log(frame, config)
+        with without_loops():
+            without = flowopt.read_log(frame, config)
+    pd.testing.assert_frame_equal(with_loops.frame, without.frame, check_exact=True)
+    pd.testing.assert_frame_equal(with_loops.quarantine, without.quarantine, check_exact=True)
+    if kind == "dirty":
+        assert len(with_loops.quarantine) >= 50 and with_loops.frame["activity"].cat.codes.dtype == np.int16
+
+
+def test_the_log_never_shares_the_callers_category_codes() -> None:
+    g = generate_lending_log(50, seed=1)
+    frame = g.frame.sort_values(["case_id", "end"], kind="stable").reset_index(drop=True)
+    log = flowopt.read_log(frame, g.config)
+    for col in ("case_id", "activity", "resource"):
+        assert isinstance(frame[col].dtype, pd.CategoricalDtype)
+        assert not np.shares_memory(log.frame[col].cat.codes.to_numpy(), frame[col].cat.codes.to_numpy()), col
