@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,3 +129,26 @@ def test_the_log_never_shares_the_callers_category_codes() -> None:
     for col in ("case_id", "activity", "resource"):
         assert isinstance(frame[col].dtype, pd.CategoricalDtype)
         assert not np.shares_memory(log.frame[col].cat.codes.to_numpy(), frame[col].cat.codes.to_numpy()), col
+
+
+@needs_loops
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(-(2 ** 62), 2 ** 62)), max_size=6), max_size=4),
+       st.sampled_from(["s", "ms", "us", "ns"]), st.sampled_from([None, "UTC"]))
+def test_typed_csv_times_become_nanoseconds_as_to_pandas_gives_them(chunks: list[list[int | None]], unit: str,
+                                                                     tz: str | None) -> None:
+    """Several chunks, nulls, every unit: the values of ``to_pandas`` in nanoseconds, or ``to_pandas`` itself
+    (its own unit) when a value does not fit nanoseconds."""
+    from flowopt.io._csv import _nanoseconds
+
+    typ = pa.timestamp(unit, tz=tz)
+    col = pa.chunked_array([pa.array(c, type=pa.int64()).cast(typ) for c in chunks], type=typ)
+    got = pd.Series(_nanoseconds(col))
+    want = col.to_pandas()
+    per = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}[unit]
+    values = [v for c in chunks for v in c if v is not None]
+    if all(abs(v) <= (2 ** 63 - 1) // per for v in values):
+        assert str(got.dtype) == ("datetime64[ns, UTC]" if tz else "datetime64[ns]")
+        assert got.tolist() == want.tolist()  # NaT where null
+    else:
+        assert got.dtype == want.dtype and got.isna().tolist() == want.isna().tolist()

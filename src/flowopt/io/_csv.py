@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from flowopt._compiled import loops
 from flowopt.errors import EmptyLogError, LogReadError
 
 __all__ = ["RawTable", "arrow_to_frame", "known_categories_dtype", "read_csv_frame", "read_csv_typed"]
@@ -200,7 +202,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
               blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
                                   skip_rows=blank + 1, block_size=_BLOCK)
-    convert = _convert({n: pa.string() for n in names})
+    convert = _convert({n: pa.large_string() for n in names})
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
 
     def _read(newlines: bool, read_options: pacsv.ReadOptions) -> pa.Table:
@@ -356,7 +358,7 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if chosen is None:
         return None
     categorical, times = chosen
-    types: dict[str, pa.DataType] = {n: pa.string() for n in sniffed.names}
+    types: dict[str, pa.DataType] = {n: pa.large_string() for n in sniffed.names}
     types.update({c: _DICT for c in categorical if c in types})
     for c, kind in _time_kinds(sniffed, [c for c in times if c in types]).items():
         types[c] = kind
@@ -375,9 +377,44 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if table.num_rows == 0:
         return None
     text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
+    ns = {}
+    for i, name in enumerate(table.column_names):
+        if pa.types.is_timestamp(table.schema.field(i).type):
+            ns[name] = _nanoseconds(table.column(i))
+    if ns:  # converted already: to_pandas would copy them into microsecond arrays first
+        table = table.drop_columns(list(ns))
     frame = arrow_to_frame(table, types_mapper=_str_mapper, split_blocks=True)  # no copies into 2-D blocks
+    for name, values in ns.items():
+        frame.insert(sniffed.names.index(name), name, values)
     return RawTable(frame=frame, encoding=sniffed.encoding,
                     delimiter=sniffed.delimiter, text_columns=text)
+
+
+def _nanoseconds(col: pa.ChunkedArray) -> Any:
+    """A timestamp column (any unit, UTC or naive) as nanoseconds, written once into one array: the values of
+    ``col.to_pandas()`` cast to nanoseconds. Left to ``to_pandas`` (in its own unit) when a value does not fit
+    nanoseconds (before 1677 or after 2262: the log layer clips and quarantines those) or the compiled loops
+    are not built."""
+    lib = loops()
+    per = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}.get(col.type.unit)
+    if lib is None or per is None:
+        return col.to_pandas()
+    lo, hi = -((2 ** 63 - 1) // per), (2 ** 63 - 1) // per  # the int64 values that fit once multiplied
+    parts = [(np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8), c)
+             for c in col.chunks if len(c)]
+    if any(lib.time_flags(values, lo, hi)[1] for values, _ in parts):
+        return col.to_pandas()
+    out = np.empty(len(col), dtype=np.int64)
+    at = 0
+    for values, chunk in parts:
+        k = len(values)
+        lib.to_ns(values, per, lo, hi, out[at:at + k])  # no value is clipped: every one fits
+        if chunk.null_count:
+            out[at:at + k][np.asarray(chunk.is_null())] = np.iinfo(np.int64).min
+        at += k
+    tz = col.type.tz
+    dtype = pd.DatetimeTZDtype(unit="ns", tz=tz) if tz else np.dtype("datetime64[ns]")
+    return pd.arrays.DatetimeArray._simple_new(out.view("datetime64[ns]"), dtype=dtype)
 
 
 def _convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
@@ -439,7 +476,8 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
             first = col.chunk(0).dictionary
         if first.null_count or not (unified or _distinct(first)):
             continue
-        codes = pa.chunked_array([c.indices.fill_null(-1) for c in col.chunks], type=col.type.index_type)
+        codes = pa.chunked_array([c.indices.fill_null(-1) if c.indices.null_count else c.indices for c in col.chunks],
+                                 type=col.type.index_type)
         table = table.set_column(i, pa.field(name, col.type.index_type), codes)
         direct[name] = (first, bool(col.type.ordered))
     frame = table.to_pandas(**to_pandas)

@@ -42,7 +42,9 @@ def ns_datetimes(ns: np.ndarray, *, utc: bool = True) -> pd.arrays.DatetimeArray
 
 
 def _ns(values: pd.Series, utc: bool) -> pd.Series:
-    """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range."""
+    """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range: ``values``' own
+    memory when it is in nanoseconds already and nothing needs clipping, so the result is read-only for callers
+    that cannot tell (``parse_timestamps`` returns it; ``build_log`` copies before it writes)."""
     per = _PER_NS.get(str(getattr(values.dt, "unit", "")))
     tz = getattr(values.dtype, "tz", None)
     if per is not None and (str(tz) == "UTC" if utc else tz is None):
@@ -50,15 +52,20 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
         i8 = values.array.asi8
         lib = loops()
         if lib is not None:  # the same in one pass
+            i8 = np.ascontiguousarray(i8)
+            if per == 1 and not lib.time_flags(i8, _NS_LO.value, _NS_HI.value)[1]:
+                # nanoseconds already and none to clip: the same memory, not a copy (build_log copies before
+                # it writes to a time array)
+                return pd.Series(ns_datetimes(i8, utc=utc), index=values.index, name=values.name, copy=False)
             out = np.empty(len(i8), dtype=np.int64)
-            lib.to_ns(np.ascontiguousarray(i8), per, _NS_LO.value // per, _NS_HI.value // per, out)
+            lib.to_ns(i8, per, _NS_LO.value // per, _NS_HI.value // per, out)
         else:
             nat = i8 == _NAT_US
             out = np.maximum(i8, _NS_LO.value // per)  # np.clip, in two passes that run several times faster
             np.minimum(out, _NS_HI.value // per, out=out)
             out *= np.int64(per)
             out[nat] = _NAT_US
-        return pd.Series(ns_datetimes(out, utc=utc), index=values.index, name=values.name, copy=False)  # out is new
+        return pd.Series(ns_datetimes(out, utc=utc), index=values.index, name=values.name, copy=False)
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
     return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
