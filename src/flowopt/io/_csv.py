@@ -377,15 +377,12 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if table.num_rows == 0:
         return None
     text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
-    ns = {}
-    for i, name in enumerate(table.column_names):
-        if pa.types.is_timestamp(table.schema.field(i).type):
-            ns[name] = _nanoseconds(table.column(i))
-    if ns:  # converted already: to_pandas would copy them into microsecond arrays first
-        table = table.drop_columns(list(ns))
-    frame = arrow_to_frame(table, types_mapper=_str_mapper, split_blocks=True)  # no copies into 2-D blocks
-    for name, values in ns.items():
-        frame.insert(sniffed.names.index(name), name, values)
+    # the timestamps as nanoseconds right away: to_pandas would copy them into microsecond arrays first
+    ns = {f.name: _nanoseconds(table.column(f.name)) for f in table.schema if pa.types.is_timestamp(f.type)}
+    frame = arrow_to_frame(table.drop_columns(list(ns)), types_mapper=_str_mapper, split_blocks=True)
+    if ns:  # every column in file order, taken as it is (inserting copies)
+        frame = pd.DataFrame({n: ns[n] if n in ns else frame[n] for n in sniffed.names}, index=frame.index,
+                             copy=False)
     return RawTable(frame=frame, encoding=sniffed.encoding,
                     delimiter=sniffed.delimiter, text_columns=text)
 
@@ -485,11 +482,21 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     if direct and (len(frame.columns) != len(data_names)
                    or any(str(frame.columns[data_names.index(n)]) != n for n in direct)):
         return original.to_pandas(**{k: v for k, v in to_pandas.items() if k != "self_destruct"})
+    categorical = {}
     for name, (dictionary, ordered) in direct.items():
         j = data_names.index(name)
         dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
-        frame.isetitem(j, pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False))
-    return frame
+        categorical[j] = pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False)
+    return with_columns(frame, categorical) if categorical else frame
+
+
+def with_columns(frame: pd.DataFrame, new: dict[int, Any]) -> pd.DataFrame:
+    """``frame`` with the columns at positions ``new`` replaced by those arrays (same labels, order and index), in
+    one frame that takes every column as it is: ``isetitem`` and ``insert`` copy each new column."""
+    cols = {j: new[j] if j in new else frame.iloc[:, j] for j in range(frame.shape[1])}
+    out = pd.DataFrame(cols, index=frame.index, copy=False)
+    out.columns = frame.columns
+    return out
 
 
 def _distinct(values: pa.Array) -> bool:
