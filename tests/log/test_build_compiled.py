@@ -122,13 +122,22 @@ def test_read_log_is_the_same_without_the_compiled_passes(kind: str) -> None:
         assert len(with_loops.quarantine) >= 50 and with_loops.frame["activity"].cat.codes.dtype == np.int16
 
 
-def test_the_log_never_shares_the_callers_category_codes() -> None:
+def test_the_log_never_shares_the_callers_arrays() -> None:
     g = generate_lending_log(50, seed=1)
     frame = g.frame.sort_values(["case_id", "end"], kind="stable").reset_index(drop=True)
     log = flowopt.read_log(frame, g.config)
     for col in ("case_id", "activity", "resource"):
         assert isinstance(frame[col].dtype, pd.CategoricalDtype)
         assert not np.shares_memory(log.frame[col].cat.codes.to_numpy(), frame[col].cat.codes.to_numpy()), col
+    # nanosecond UTC times in (case, time) order: the parse keeps them as they are, the log copies them
+    for col in ("start", "end"):
+        frame[col] = frame[col].astype("datetime64[ns, UTC]")
+    log = flowopt.read_log(frame, g.config)
+    assert len(log) == len(frame)
+    for col in ("start", "end"):
+        mine = log.frame[col].array.asi8
+        assert not np.shares_memory(mine, frame[col].array.asi8), col
+        assert mine.tolist() == frame[col].array.asi8.tolist()
 
 
 @needs_loops

@@ -30,7 +30,7 @@ T = TypeVar("T")
 _THREAD_MIN_ROWS = 200_000  # below this, starting a thread costs more than it saves
 
 
-def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _factor_text(col: pd.Series, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``col`` as stripped text: (row code into the sorted distinct texts or -1 when missing/empty,
     the distinct texts as an object array). The codes are of the type pandas keeps a categorical's codes in
     for that many texts (int8 up to 126 of them, then int16, int32): gathering them moves a quarter or an
@@ -48,9 +48,10 @@ def _factor_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     tvals = text.to_numpy(dtype=object, na_value=None)
     if len(tvals) > 1 and not text.isna().any() and bool((tvals[1:] > tvals[:-1]).all()):
         # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them;
-        # each code then stays as it is (-1 too), so no gather through a remapping table either (a copy: the
-        # codes of a categorical column belong to the caller's frame)
-        return np.array(codes, dtype=_code_dtype(len(tvals))), np.asarray(tvals, dtype=object)
+        # each code then stays as it is (-1 too), so no gather through a remapping table either (a copy unless
+        # the frame is ``owned``: the codes of a caller's categorical column are theirs)
+        dtype = _code_dtype(len(tvals))
+        return (np.asarray if owned else np.array)(codes, dtype=dtype), np.asarray(tvals, dtype=object)
     tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
     remap = np.append(tcodes, -1).astype(_code_dtype(len(tuniq)))  # code -1 (missing) maps to the last slot
     return remap[codes], np.asarray(tuniq, dtype=object)
@@ -198,7 +199,7 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
 
 
 def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
-              malformed: pd.DataFrame | None = None) -> EventLog:
+              malformed: pd.DataFrame | None = None, owned: bool = False) -> EventLog:
     """Build the canonical log from ``raw`` rows (as read, original columns).
 
     Every row of ``raw`` ends up either in an event or in the quarantine with its reason; rows the
@@ -208,8 +209,11 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
     one codes the case ids and parses the timestamps, and the helper then converts the columns not mapped
     to a field while this one builds the canonical ones (the work runs in Arrow/NumPy, mostly without the
     GIL); results are used in the same order as without it, so the output is the same.
+
+    ``owned``: ``raw`` was built by a reader for this call and is dropped after it, so the log may keep its
+    arrays instead of copies (a caller's DataFrame is never owned: the log must not change when it does).
     """
-    log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None)
+    log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None, owned=owned)
     assert log is not None  # only a clean build gives up
     return log
 
@@ -220,9 +224,10 @@ def build_clean_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Confi
     quarantined: the quarantine must show each row's text as read, which only the text read keeps.
 
     ``text_columns`` has ``raw``'s columns with the text read's dtypes and no rows (the empty quarantine's
-    columns). When this returns a log, it is the log :func:`build_log` builds from the text read.
+    columns). When this returns a log, it is the log :func:`build_log` builds from the text read. ``raw`` is
+    owned (see :func:`build_log`): the typed read built it for this call.
     """
-    return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns)
+    return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns, owned=True)
 
 
 class _NotClean(Exception):
@@ -230,11 +235,11 @@ class _NotClean(Exception):
 
 
 def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
-               malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None) -> EventLog | None:
+               malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None, owned: bool) -> EventLog | None:
     pool = ThreadPoolExecutor(max_workers=1) if len(raw) >= _THREAD_MIN_ROWS else None
     try:
         return _build_log(raw, mapping, config, source=source, malformed=malformed, pool=pool,
-                          text_columns=text_columns)
+                          text_columns=text_columns, owned=owned)
     except _NotClean:
         return None
     finally:
@@ -259,7 +264,7 @@ def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> 
 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
                malformed: pd.DataFrame | None, pool: ThreadPoolExecutor | None,
-               text_columns: pd.DataFrame | None) -> EventLog | None:
+               text_columns: pd.DataFrame | None, owned: bool) -> EventLog | None:
     """The log; None when ``text_columns`` is given (a clean build) and some row would be quarantined."""
     n = len(raw)
     raw = raw.reset_index(drop=True)
@@ -281,9 +286,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         else:
             detail[new] = what
 
-    act_later = _soon(pool, _factor_text, raw[mapping["activity"]])
-    coded = {f: _soon(pool, _factor_text, raw[mapping[f]]) for f in ("resource", "role") if f in mapping}
-    case_f = _factor_text(raw[mapping["case"]])
+    act_later = _soon(pool, _factor_text, raw[mapping["activity"]], owned)
+    coded = {f: _soon(pool, _factor_text, raw[mapping[f]], owned) for f in ("resource", "role") if f in mapping}
+    case_f = _factor_text(raw[mapping["case"]], owned)
     flag(case_f[0] < 0, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
     act_f = act_later()
     flag(act_f[0] < 0, QuarantineReason.MISSING_ACTIVITY, f"column '{mapping['activity']}' is empty")
@@ -423,7 +428,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
                                _code_counts(case_codes, len(case_uniques)))
         if sched is not None:
             sched = sched[o]
-    elif every_row:  # in order already: the log gets its own copies of the time arrays
+    elif every_row and not owned:  # in order already: the log gets its own copies of a caller's time arrays
         inst_start, inst_end = inst_start.copy(), inst_end.copy()
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile

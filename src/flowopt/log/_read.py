@@ -66,7 +66,8 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
     frame = raw.frame
     if raw.kind in ("dataframe", "pm4py"):
         frame = frame.rename(columns=str)  # a renamed view; the caller's frame is never modified
-    return build_log(frame, mapping, cfg, source=raw.name, malformed=raw.malformed)
+    return build_log(frame, mapping, cfg, source=raw.name, malformed=raw.malformed,
+                     owned=raw.kind not in ("dataframe", "pm4py"))
 
 
 _CATEGORY_FIELDS = ("case", "activity", "resource", "role", "outcome")
