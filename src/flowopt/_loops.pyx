@@ -569,6 +569,8 @@ def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     cdef int s
     cdef int64_t scales[3]
     scales[0], scales[1], scales[2] = 1000000000, 1000000, 1000
+    if group.shape[0] != n or key.shape[0] != n:
+        raise ValueError("time_key: group, t and key must have the same length")
     if n == 0:
         return 0, 0
     gmin = gmax = group[0]
@@ -611,14 +613,18 @@ def code_counts(const code_t[::1] codes, int64_t[::1] out):
     """``out[k]`` += the number of rows with code ``k`` (``np.bincount`` of the codes, in place, without widening
     narrow codes to int64 first); returns the number of missing codes (negative), which are not counted.
     Every code must be below ``len(out)``."""
-    cdef Py_ssize_t n = codes.shape[0], i
-    cdef int64_t missing = 0
+    cdef Py_ssize_t n = codes.shape[0], i, n_out = out.shape[0]
+    cdef int64_t missing = 0, beyond = 0
     with nogil:
         for i in range(n):
             if codes[i] < 0:
                 missing += 1
-            else:
+            elif codes[i] < n_out:
                 out[codes[i]] += 1
+            else:
+                beyond += 1
+    if beyond:
+        raise ValueError(f"code_counts: {beyond} codes not below len(out) = {n_out}")
     return missing
 
 
@@ -627,8 +633,13 @@ def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int6
     """Marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code and time as the row before or after
     it in ``order`` (``t_sorted`` is the time in that order); returns the number of rows marked. The rows of
     one (group, time) key then sit side by side when ``order`` sorts by them."""
-    cdef Py_ssize_t n = order.shape[0], i
+    cdef Py_ssize_t n = order.shape[0], i, m = group.shape[0]
     cdef int64_t marked = 0
+    if t_sorted.shape[0] != n or in_run.shape[0] != n:
+        raise ValueError("equal_key_runs: order, t_sorted and in_run must have the same length")
+    for i in range(n):
+        if order[i] < 0 or order[i] >= m:
+            raise ValueError(f"equal_key_runs: order[{i}] = {order[i]} is not a row of group")
     with nogil:
         for i in range(1, n):
             if t_sorted[i] == t_sorted[i - 1] and group[order[i]] == group[order[i - 1]]:
@@ -645,6 +656,8 @@ def to_ns(const int64_t[::1] v, int64_t per, int64_t lo, int64_t hi, int64_t[::1
     coarser unit (``per`` nanoseconds each) as nanoseconds, clipped to ``lo..hi`` first (in ``v``'s unit)."""
     cdef Py_ssize_t n = v.shape[0], i
     cdef int64_t x
+    if out.shape[0] != n:
+        raise ValueError("to_ns: v and out must have the same length")
     with nogil:
         for i in range(n):
             x = v[i]

@@ -161,3 +161,21 @@ def test_typed_csv_times_become_nanoseconds_as_to_pandas_gives_them(chunks: list
         assert got.tolist() == want.tolist()  # NaT where null
     else:
         assert got.dtype == want.dtype and got.isna().tolist() == want.isna().tolist()
+
+
+@needs_loops
+def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
+    """Lengths and codes are checked before any memory is touched (the loops run without bounds checks)."""
+    assert LIB is not None
+    with pytest.raises(ValueError, match="not below"):
+        LIB.code_counts(np.array([0, 3], dtype=np.int8), np.zeros(3, dtype=np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        LIB.equal_key_runs(np.arange(3), np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int64),
+                           np.zeros(3, dtype=np.uint8))
+    with pytest.raises(ValueError, match="not a row"):
+        LIB.equal_key_runs(np.array([0, 5]), np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int64),
+                           np.zeros(2, dtype=np.uint8))
+    with pytest.raises(ValueError, match="same length"):
+        LIB.to_ns(np.zeros(3, dtype=np.int64), 1000, -10, 10, np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        LIB.time_key(np.zeros(2, dtype=np.int64), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))

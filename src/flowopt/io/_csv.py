@@ -397,8 +397,10 @@ def _nanoseconds(col: pa.ChunkedArray) -> Any:
     if lib is None or per is None:
         return col.to_pandas()
     lo, hi = -((2 ** 63 - 1) // per), (2 ** 63 - 1) // per  # the int64 values that fit once multiplied
-    parts = [(np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8), c)
-             for c in col.chunks if len(c)]
+    chunks = [c for c in col.chunks if len(c)]
+    if any(c.buffers()[1] is None for c in chunks):
+        return col.to_pandas()
+    parts = [(np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8), c) for c in chunks]
     if any(lib.time_flags(values, lo, hi)[1] for values, _ in parts):
         return col.to_pandas()
     out = np.empty(len(col), dtype=np.int64)
