@@ -489,10 +489,10 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
         j = data_names.index(name)
         dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
         categorical[j] = pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False)
-    return with_columns(frame, categorical) if categorical else frame
+    return _with_columns(frame, categorical) if categorical else frame
 
 
-def with_columns(frame: pd.DataFrame, new: dict[int, Any]) -> pd.DataFrame:
+def _with_columns(frame: pd.DataFrame, new: dict[int, Any]) -> pd.DataFrame:
     """``frame`` with the columns at positions ``new`` replaced by those arrays (same labels, order and index), in
     one frame that takes every column as it is: ``isetitem`` and ``insert`` copy each new column."""
     cols = {j: new[j] if j in new else frame.iloc[:, j] for j in range(frame.shape[1])}

@@ -345,8 +345,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     by_case_time: np.ndarray | None = None  # the usable rows by (case, end), ties in file order
     end_by_case_time: np.ndarray | None = None  # their end times in that order
     if config.read.drop_duplicates and n:
-        dup, by_case_time, end_by_case_time = _duplicated(raw, np.flatnonzero(reason == 0) if reason.any() else None,
-                                                               case_f[0], end_ns)
+        usable = np.flatnonzero(reason == 0) if reason.any() else None  # None: every row
+        dup, by_case_time, end_by_case_time = _duplicated(raw, usable, case_f[0], end_ns)
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
