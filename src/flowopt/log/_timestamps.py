@@ -42,9 +42,9 @@ def ns_datetimes(ns: np.ndarray, *, utc: bool = True) -> pd.arrays.DatetimeArray
 
 
 def _ns(values: pd.Series, utc: bool) -> pd.Series:
-    """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range: ``values``' own
-    memory when it is in nanoseconds already and nothing needs clipping, so the result is read-only for callers
-    that cannot tell (``parse_timestamps`` returns it; ``build_log`` copies before it writes)."""
+    """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range. When ``values`` is in
+    nanoseconds already and nothing needs clipping, the result shares its memory: callers must not write to it
+    (``build_log`` copies a caller's times before it writes or keeps them)."""
     per = _PER_NS.get(str(getattr(values.dt, "unit", "")))
     tz = getattr(values.dtype, "tz", None)
     if per is not None and (str(tz) == "UTC" if utc else tz is None):
