@@ -2,7 +2,8 @@
 """Compiled loops for the kernels that cannot be written as whole-array NumPy operations (the contention
 sweep, the replay's case-by-case re-timing, the first-come first-served queue) or run several times faster as
 one pass (working time on a calendar, each row's own wait in working seconds, the group-then-time sort key
-and its radix sort).
+and its radix sort, and the reading's passes over every row: category code counts, runs of equal keys for the
+duplicate check, time checks and the conversion to nanoseconds).
 
 Built from this Cython source when flowopt is installed (``pip install``: a C compiler and the Python headers
 are needed; without them the install still succeeds and the same numbers come from the kernels' NumPy
@@ -26,6 +27,7 @@ ctypedef fused code_t:  # category codes as pandas stores them: the narrowest ty
     int16_t
     int32_t
     int64_t
+
 cdef double HOUR = 3600.0
 cdef double DAY = 86400.0
 cdef double WEEK = 7 * 86400.0
@@ -673,7 +675,8 @@ def to_ns(const int64_t[::1] v, int64_t per, int64_t lo, int64_t hi, int64_t[::1
 
 
 def time_flags(const int64_t[::1] v, int64_t lo, int64_t hi):
-    """``(number of NaT values, number of other values outside lo..hi)`` of int64 nanoseconds ``v``."""
+    """``(number of NaT values, number of other values outside lo..hi)`` of int64 times ``v`` (any unit; NaT is
+    the int64 minimum)."""
     cdef Py_ssize_t n = v.shape[0], i
     cdef int64_t nat = 0, out = 0, x
     with nogil:
