@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 from flowopt._compiled import loops
 from flowopt.errors import EmptyLogError, LogReadError
 
-__all__ = ["RawTable", "arrow_to_frame", "known_categories_dtype", "read_csv_frame", "read_csv_typed"]
+__all__ = ["RawTable", "arrow_to_frame", "code_dtype", "known_categories_dtype", "read_csv_frame", "read_csv_typed"]
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
@@ -464,9 +464,11 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     if len(set(names)) != len(names):
         return table.to_pandas(**to_pandas)
     original, direct = table, {}
+    labels = {c.get("field_name"): c.get("name") for c in meta.get("columns", []) if isinstance(c, dict)}
     for i, name in enumerate(names):
         col = table.column(i)
-        if name in index_fields or not _string_dictionary(col.type) or col.num_chunks == 0:
+        if (name in index_fields or not _string_dictionary(col.type) or col.num_chunks == 0
+                or labels.get(name, name) != name):  # a label other than the field name: pyarrow's conversion
             continue
         first = col.chunk(0).dictionary
         unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
@@ -475,21 +477,61 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
             first = col.chunk(0).dictionary
         if first.null_count or not (unified or _distinct(first)):
             continue
-        codes = pa.chunked_array([c.indices.fill_null(-1) if c.indices.null_count else c.indices for c in col.chunks],
-                                 type=col.type.index_type)
-        table = table.set_column(i, pa.field(name, col.type.index_type), codes)
-        direct[name] = (first, bool(col.type.ordered))
-    frame = table.to_pandas(**to_pandas)
+        direct[name] = (col, first, bool(col.type.ordered))
+    if not direct:
+        return table.to_pandas(**to_pandas)
+    # the other columns through pyarrow; each categorical's codes straight from the dictionary indices into the
+    # type pandas keeps them in (pyarrow would concatenate int32 indices and pandas then narrow them)
+    frame = table.drop_columns(list(direct)).to_pandas(**to_pandas)
     data_names = [n for n in names if n not in index_fields]
-    if direct and (len(frame.columns) != len(data_names)
-                   or any(str(frame.columns[data_names.index(n)]) != n for n in direct)):
+    rest = [n for n in data_names if n not in direct]
+    if len(frame.columns) != len(rest) or any(str(c) != n for c, n in zip(frame.columns, rest)):
         return original.to_pandas(**{k: v for k, v in to_pandas.items() if k != "self_destruct"})
-    categorical = {}
-    for name, (dictionary, ordered) in direct.items():
-        j = data_names.index(name)
-        dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
-        categorical[j] = pd.Categorical.from_codes(frame.iloc[:, j].to_numpy(), dtype=dtype, validate=False)
-    return _with_columns(frame, categorical) if categorical else frame
+    cols: dict[int, Any] = {}
+    names_out: list[Any] = []
+    k = 0
+    for j, name in enumerate(data_names):
+        if name in direct:
+            col, dictionary, ordered = direct[name]
+            dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
+            cols[j] = pd.Categorical.from_codes(_dictionary_codes(col, len(dictionary)), dtype=dtype, validate=False)
+            names_out.append(name)
+        else:
+            cols[j] = frame.iloc[:, k]
+            names_out.append(frame.columns[k])
+            k += 1
+    out = pd.DataFrame(cols, index=frame.index, copy=False)
+    out.columns = pd.Index(names_out, dtype=frame.columns.dtype if len(rest) else None, name=frame.columns.name)
+    return out
+
+
+def _dictionary_codes(col: pa.ChunkedArray, n_values: int) -> np.ndarray:
+    """The indices of a dictionary column whose chunks share one dictionary of ``n_values`` values, as one array
+    of the type pandas keeps categorical codes in for that many (-1 where missing)."""
+    out = np.empty(len(col), dtype=code_dtype(n_values))
+    at = 0
+    for chunk in col.chunks:
+        idx, k = chunk.indices, len(chunk)
+        if k == 0:
+            continue
+        data = idx.buffers()[1]
+        if data is None:
+            out[at:at + k] = -1
+        else:
+            typ = np.dtype(idx.type.to_pandas_dtype())
+            out[at:at + k] = np.frombuffer(data, dtype=typ, count=k, offset=idx.offset * typ.itemsize)
+            if idx.null_count:
+                out[at:at + k][idx.is_null().to_numpy(zero_copy_only=False)] = -1
+        at += k
+    return out
+
+
+def code_dtype(n_values: int) -> np.dtype:
+    """The type pandas keeps a categorical's codes in for ``n_values`` categories (``coerce_indexer_dtype``)."""
+    for t in (np.int8, np.int16, np.int32):
+        if n_values < np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
 
 
 def _with_columns(frame: pd.DataFrame, new: dict[int, Any]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from flowopt._compiled import loops
 from flowopt._sorting import compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
-from flowopt.io._csv import known_categories_dtype
+from flowopt.io._csv import code_dtype, known_categories_dtype
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
 from flowopt.log._stages import classify_activities
@@ -50,19 +50,11 @@ def _factor_text(col: pd.Series, owned: bool = False) -> tuple[np.ndarray, np.nd
         # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them;
         # each code then stays as it is (-1 too), so no gather through a remapping table either (a copy unless
         # the frame is ``owned``: the codes of a caller's categorical column are theirs)
-        dtype = _code_dtype(len(tvals))
+        dtype = code_dtype(len(tvals))
         return (np.asarray if owned else np.array)(codes, dtype=dtype), np.asarray(tvals, dtype=object)
     tcodes, tuniq = pd.factorize(tvals, sort=True, use_na_sentinel=True)
-    remap = np.append(tcodes, -1).astype(_code_dtype(len(tuniq)))  # code -1 (missing) maps to the last slot
+    remap = np.append(tcodes, -1).astype(code_dtype(len(tuniq)))  # code -1 (missing) maps to the last slot
     return remap[codes], np.asarray(tuniq, dtype=object)
-
-
-def _code_dtype(n_values: int) -> np.dtype:
-    """The type pandas keeps a categorical's codes in for ``n_values`` categories (``coerce_indexer_dtype``)."""
-    for t in (np.int8, np.int16, np.int32):
-        if n_values < np.iinfo(t).max:
-            return np.dtype(t)
-    return np.dtype(np.int64)
 
 
 def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
@@ -83,7 +75,7 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) ->
     used = _code_counts(sub, len(uniq)) > 0
     if used.all():  # nothing to renumber (the renumbering below would map each code to itself)
         return sub, uniq
-    renum = np.append(np.cumsum(used) - 1, -1).astype(_code_dtype(int(used.sum())))
+    renum = np.append(np.cumsum(used) - 1, -1).astype(code_dtype(int(used.sum())))
     return renum[sub], uniq[used]
 
 
