@@ -655,9 +655,10 @@ def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int6
 
 def to_ns(const int64_t[::1] v, int64_t per, int64_t lo, int64_t hi, int64_t[::1] out):
     """``out = clip(v, lo, hi) * per`` where ``v`` is not NaT (int64 minimum), NaT where it is: times of a
-    coarser unit (``per`` nanoseconds each) as nanoseconds, clipped to ``lo..hi`` first (in ``v``'s unit)."""
+    coarser unit (``per`` nanoseconds each) as nanoseconds, clipped to ``lo..hi`` first (in ``v``'s unit).
+    Returns the number of values it clipped."""
     cdef Py_ssize_t n = v.shape[0], i
-    cdef int64_t x
+    cdef int64_t x, clipped = 0
     if out.shape[0] != n:
         raise ValueError("to_ns: v and out must have the same length")
     with nogil:
@@ -668,10 +669,12 @@ def to_ns(const int64_t[::1] v, int64_t per, int64_t lo, int64_t hi, int64_t[::1
             else:
                 if x < lo:
                     x = lo
+                    clipped += 1
                 elif x > hi:
                     x = hi
+                    clipped += 1
                 out[i] = x * per
-    return None
+    return clipped
 
 
 def time_flags(const int64_t[::1] v, int64_t lo, int64_t hi):

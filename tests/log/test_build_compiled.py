@@ -78,9 +78,10 @@ def test_to_ns_and_time_flags_match_numpy(values: list[int], per: int) -> None:
     want[nat] = NAT
     got = np.empty(len(v), dtype=np.int64)
     assert LIB is not None
-    LIB.to_ns(v, per, lo, hi, got)
+    outside = int((~nat & ((v < lo) | (v > hi))).sum())
+    assert LIB.to_ns(v, per, lo, hi, got) == outside  # the number it clipped
     assert got.tolist() == want.tolist()
-    assert LIB.time_flags(v, lo, hi) == (int(nat.sum()), int((~nat & ((v < lo) | (v > hi))).sum()))
+    assert LIB.time_flags(v, lo, hi) == (int(nat.sum()), outside)
 
 
 def _dirty_log() -> tuple[pd.DataFrame, dict[str, object]]:

@@ -400,14 +400,13 @@ def _nanoseconds(col: pa.ChunkedArray) -> Any:
     chunks = [c for c in col.chunks if len(c)]
     if any(c.buffers()[1] is None for c in chunks):
         return col.to_pandas()
-    parts = [(np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8), c) for c in chunks]
-    if any(lib.time_flags(values, lo, hi)[1] for values, _ in parts):
-        return col.to_pandas()
     out = np.empty(len(col), dtype=np.int64)
     at = 0
-    for values, chunk in parts:
-        k = len(values)
-        lib.to_ns(values, per, lo, hi, out[at:at + k])  # no value is clipped: every one fits
+    for chunk in chunks:
+        k = len(chunk)
+        values = np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=k, offset=chunk.offset * 8)
+        if lib.to_ns(values, per, lo, hi, out[at:at + k]):  # a value that does not fit (a null's slot may hold one)
+            return col.to_pandas()
         if chunk.null_count:
             out[at:at + k][np.asarray(chunk.is_null())] = np.iinfo(np.int64).min
         at += k
