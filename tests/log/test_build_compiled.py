@@ -180,3 +180,25 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
         LIB.to_ns(np.zeros(3, dtype=np.int64), 1000, -10, 10, np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="same length"):
         LIB.time_key(np.zeros(2, dtype=np.int64), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_the_helper_threads_numbers_are_the_sequential_ones(dirty: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the helper thread (forced on a small log), the other columns come out as without it: numbers where
+    every event's value is a number — also when only a quarantined row holds text — text elsewhere."""
+    g = generate_lending_log(200, seed=8, problems=PROBLEMS)
+    frame = g.frame.sample(frac=1, random_state=4).reset_index(drop=True)
+    frame["score"] = (np.arange(len(frame)) % 97).astype(str)
+    frame["note"] = np.where(np.arange(len(frame)) % 5 == 0, "n/a", "12")
+    if dirty:
+        frame.loc[3, "score"] = "not a number"
+        frame.loc[3, "case_id"] = None  # the only row with text in "score" is quarantined
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sequential = flowopt.read_log(frame, g.config)
+        monkeypatch.setattr(_build, "_THREAD_MIN_ROWS", 0)
+        threaded = flowopt.read_log(frame, g.config)
+    pd.testing.assert_frame_equal(sequential.frame, threaded.frame, check_exact=True)
+    pd.testing.assert_frame_equal(sequential.quarantine, threaded.quarantine, check_exact=True)
+    assert pd.api.types.is_integer_dtype(threaded.frame["score"].dtype)
+    assert pd.api.types.is_string_dtype(threaded.frame["note"].dtype)

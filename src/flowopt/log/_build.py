@@ -247,6 +247,16 @@ def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool)
     return _maybe_numeric(col, rows).iloc[rows].reset_index(drop=True)
 
 
+def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: bool) -> pd.Series:
+    """A column converted over every row in file order (``converted()``), at the event rows ``rows`` (every row).
+
+    The same as :func:`_extra_column` for every row: ``_maybe_numeric``'s quick look at the first values only
+    decides when to stop early, and the full check that follows rejects any column it would have stopped on.
+    """
+    col = converted()
+    return col if identity else col.iloc[rows].reset_index(drop=True)
+
+
 def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
     """``fn(*args)``, computed by ``pool`` when there is one; call the result to get it."""
     if pool is None:
@@ -280,6 +290,11 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     act_later = _soon(pool, _factor_text, raw[mapping["activity"]], owned)
     coded = {f: _soon(pool, _factor_text, raw[mapping[f]], owned) for f in ("resource", "role") if f in mapping}
+    mapped_cols = set(mapping.values())
+    extra_cols = [c for c in raw.columns if c not in mapped_cols]
+    # the helper thread converts the other columns to numbers meanwhile, in file order: used as they are when
+    # every row becomes an event (the usual case), else converted again over the events' rows only
+    numbers = {c: _soon(pool, _maybe_numeric, raw[c]) for c in extra_cols} if pool is not None else {}
     case_f = _factor_text(raw[mapping["case"]], owned)
     flag(case_f[0] < 0, QuarantineReason.MISSING_CASE, f"column '{mapping['case']}' is empty")
     act_f = act_later()
@@ -351,8 +366,6 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     ok = reason == 0
     rows_used: int
-    mapped_cols = set(mapping.values())
-    extra_cols = [c for c in raw.columns if c not in mapped_cols]
 
     if lifecycle:
         idx = np.flatnonzero(ok)
@@ -374,7 +387,6 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         inst_end = end_ns[comp]
         sched = np.where(sc >= 0, end_ns[np.maximum(sc, 0)], nat)
         rows_used = int(len(comp) + (st >= 0).sum() + (sc >= 0).sum())
-        extra_cols = [c for c in extra_cols]
     else:
         rows = np.flatnonzero(ok)
         # every row usable: the time arrays themselves (gathered or copied below, so never shared with them)
@@ -424,7 +436,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         inst_start, inst_end = inst_start.copy(), inst_end.copy()
     identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
-    extras = {c: _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
+    extras = {c: _soon(pool, _reordered, numbers[c], rows, identity) if numbers and len(rows) == n
+              else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
 
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     n_act = len(act_uniques)
