@@ -453,7 +453,8 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
 
     pyarrow builds a categorical through a slow path (about 0.08 s for 86k distinct case ids, 0.8 s for
     860k): here the dictionary becomes the categories (its values unique and not missing, checked) and the
-    indices the codes (missing: -1), as pyarrow does, so the frame is the same. Chunks with different
+    indices the codes (missing: -1), as pyarrow does, so the frame is the same; the codes are written straight
+    into the integer type pandas keeps them in, and the frame takes every column without copying it. Chunks with different
     dictionaries are unified first; an index column, a duplicated name or anything unexpected keeps
     pyarrow's own conversion.
     """
@@ -531,15 +532,6 @@ def code_dtype(n_values: int) -> np.dtype:
         if n_values < np.iinfo(t).max:
             return np.dtype(t)
     return np.dtype(np.int64)
-
-
-def _with_columns(frame: pd.DataFrame, new: dict[int, Any]) -> pd.DataFrame:
-    """``frame`` with the columns at positions ``new`` replaced by those arrays (same labels, order and index), in
-    one frame that takes every column as it is: ``isetitem`` and ``insert`` copy each new column."""
-    cols = {j: new[j] if j in new else frame.iloc[:, j] for j in range(frame.shape[1])}
-    out = pd.DataFrame(cols, index=frame.index, copy=False)
-    out.columns = frame.columns
-    return out
 
 
 def _distinct(values: pa.Array) -> bool:
