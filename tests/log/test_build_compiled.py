@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 import flowopt
 from flowopt import _compiled
 from flowopt.datasets._generator import PROBLEMS, generate_lending_log
+from flowopt.io import _csv
 from flowopt.log import _build, _timestamps
 
 LIB = _compiled.loops()
@@ -30,7 +32,7 @@ CODE_TYPES = [np.int8, np.int16, np.int32, np.int64]
 def without_loops() -> Iterator[None]:
     """read_log with the NumPy versions of the build's passes."""
     with pytest.MonkeyPatch.context() as mp:
-        for mod in (_build, _timestamps):
+        for mod in (_build, _timestamps, _csv):
             mp.setattr(mod, "loops", lambda: None)
         yield
 
@@ -121,6 +123,23 @@ def test_read_log_is_the_same_without_the_compiled_passes(kind: str) -> None:
     pd.testing.assert_frame_equal(with_loops.quarantine, without.quarantine, check_exact=True)
     if kind == "dirty":
         assert len(with_loops.quarantine) >= 50 and with_loops.frame["activity"].cat.codes.dtype == np.int16
+
+
+@needs_loops
+def test_a_typed_csv_read_is_the_same_without_the_compiled_passes(tmp_path: Path) -> None:
+    """The typed CSV route (ISO 8601 times with a zone, and naive ones) with and without the compiled loops."""
+    g = generate_lending_log(300, seed=6, problems=PROBLEMS)
+    frame = g.frame.sample(frac=1, random_state=2).reset_index(drop=True)
+    zoned, naive = tmp_path / "zoned.csv", tmp_path / "naive.csv"
+    frame.to_csv(zoned, index=False)
+    frame.assign(start=frame["start"].dt.tz_localize(None), end=frame["end"].dt.tz_localize(None)).to_csv(
+        naive, index=False)
+    for path in (zoned, naive):
+        with_loops = flowopt.read_log(path, g.config)
+        with without_loops():
+            without = flowopt.read_log(path, g.config)
+        pd.testing.assert_frame_equal(with_loops.frame, without.frame, check_exact=True)
+        assert len(with_loops.quarantine) == len(without.quarantine) == 0
 
 
 def test_the_log_never_shares_the_callers_arrays() -> None:
