@@ -139,19 +139,16 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
     return out, s, ts
 
 
-def _maybe_numeric(col: pd.Series, order: np.ndarray | None = None) -> pd.Series:
+def _maybe_numeric(col: pd.Series) -> pd.Series:
     """Turn a text column whose values are all numbers into numbers; leave anything else as is.
 
-    ``order`` (a permutation of the rows) is the order the rows will be in: the quick look at the first
-    values looks at the first ones in that order, so ``_maybe_numeric(col, order).iloc[order]`` is
-    ``_maybe_numeric(col.iloc[order])`` (every other step works value by value, or on all values at once).
+    Converting commutes with reordering the rows (``_maybe_numeric(col).iloc[order]`` is
+    ``_maybe_numeric(col.iloc[order])``): the quick look at the first values only stops early on a column the
+    full check would reject, and every other step works value by value, or on all values at once.
     """
     if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
         return col
-    if order is None:
-        sample = col.dropna().head(2000)
-    else:
-        sample = col.iloc[order[col.notna().to_numpy(dtype=bool)[order]][:2000]]
+    sample = col.dropna().head(2000)
     if sample.empty:
         return col
     probe = pd.to_numeric(sample, errors="coerce")
@@ -241,18 +238,15 @@ def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
 def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool) -> pd.Series:
     """Column ``col`` (not mapped to a field) at the event rows ``rows``, numbers when all its values are."""
-    if identity or not every:
-        return _maybe_numeric((col if identity else col.iloc[rows]).reset_index(drop=True))
-    # every row, reordered: convert in file order, then reorder the numbers rather than the text
-    return _maybe_numeric(col, rows).iloc[rows].reset_index(drop=True)
+    if not every:  # only the events' values decide (a quarantined row's text must not keep a column text)
+        return _maybe_numeric(col.iloc[rows].reset_index(drop=True))
+    # every row: convert in file order, then reorder the numbers rather than the text
+    return _reordered(lambda: _maybe_numeric(col), rows, identity)
 
 
 def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: bool) -> pd.Series:
-    """A column converted over every row in file order (``converted()``), at the event rows ``rows`` (every row).
-
-    The same as :func:`_extra_column` for every row: ``_maybe_numeric``'s quick look at the first values only
-    decides when to stop early, and the full check that follows rejects any column it would have stopped on.
-    """
+    """A column converted over every row in file order (``converted()``), at the event rows ``rows`` (every row,
+    in file order when ``identity``)."""
     col = converted()
     return col if identity else col.iloc[rows].reset_index(drop=True)
 
