@@ -195,8 +195,9 @@ def contention_many(const int64_t[::1] S, const int64_t[::1] E, const int64_t[::
 
     ``S, E, C, EN`` and ``bounds`` as there; ``e_sorted``: the ends sorted within each resource, ``e_rank``:
     each instance's position there; ``by_case`` and ``by_enabled``: the positions of each resource's
-    instances by case, and by enabling time from the latest (NaT last); ``case_sorted``: ``C[by_case]``. The waiting instances (``qa`` ...
-    ``qw``, ``q_bounds``) are grouped by resource and by enabling time from the latest within it.
+    instances by case, and by enabling time from the latest (NaT last); ``case_sorted``: ``C[by_case]``. The
+    waiting instances (``qa`` ... ``qw``, ``q_bounds``) are grouped by resource and by enabling time from the
+    latest within it.
 
     The overlap of all of a resource's instances with a window ``[a, b]`` is ``F(b) - F(a)``, ``F(x)`` their
     busy time before ``x`` (:func:`_busy_before`, from prefix sums over the starts and the ends in order);

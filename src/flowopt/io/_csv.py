@@ -27,7 +27,8 @@ import pyarrow.csv as pacsv
 from flowopt._compiled import loops
 from flowopt.errors import EmptyLogError, LogReadError
 
-__all__ = ["RawTable", "arrow_to_frame", "code_dtype", "known_categories_dtype", "read_csv_frame", "read_csv_typed"]
+__all__ = ["NS_PER_UNIT", "RawTable", "arrow_to_frame", "code_dtype", "known_categories_dtype", "read_csv_frame",
+           "read_csv_typed"]
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
@@ -332,6 +333,7 @@ def _dedupe_names(names: list[str]) -> list[str]:
 
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
+NS_PER_UNIT = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}  # nanoseconds per time unit
 _TIME_KINDS = (pa.timestamp("us", tz="UTC"), pa.timestamp("us"))  # ISO 8601 with a zone; without one
 
 
@@ -393,7 +395,7 @@ def _nanoseconds(col: pa.ChunkedArray) -> Any:
     nanoseconds (before 1677 or after 2262: the log layer clips and quarantines those) or the compiled loops
     are not built."""
     lib = loops()
-    per = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}.get(col.type.unit)
+    per = NS_PER_UNIT.get(col.type.unit)
     if lib is None or per is None:
         return col.to_pandas()
     lo, hi = -((2 ** 63 - 1) // per), (2 ** 63 - 1) // per  # the int64 values that fit once multiplied

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowopt._compiled import loops
+from flowopt.io._csv import NS_PER_UNIT
 
 __all__ = ["ns_datetimes", "parse_timestamps"]
 
@@ -31,9 +32,6 @@ _LO_US, _HI_US = _NS_LO.value // 1000, _NS_HI.value // 1000
 _NAT_US = np.iinfo(np.int64).min
 
 
-_PER_NS = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}
-
-
 def ns_datetimes(ns: np.ndarray, *, utc: bool = True) -> pd.arrays.DatetimeArray:
     """Int64 nanoseconds (NaT as the int64 minimum) as a datetime array, UTC or naive, without copies: ``ns``
     becomes the array's data (``pd.to_datetime(ns.view("datetime64[ns]"))``, localized to UTC when ``utc``)."""
@@ -45,7 +43,7 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
     """``values`` (any datetime resolution) as nanoseconds, clipped to the nanosecond range. When ``values`` is in
     nanoseconds already and nothing needs clipping, the result shares its memory: callers must not write to it
     (``build_log`` copies a caller's times before it writes or keeps them)."""
-    per = _PER_NS.get(str(getattr(values.dt, "unit", "")))
+    per = NS_PER_UNIT.get(str(getattr(values.dt, "unit", "")))
     tz = getattr(values.dtype, "tz", None)
     if per is not None and (str(tz) == "UTC" if utc else tz is None):
         # the same clip and cast on the integer values, without pandas' masked datetime arithmetic
