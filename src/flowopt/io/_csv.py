@@ -399,18 +399,17 @@ def _nanoseconds(col: pa.ChunkedArray) -> Any:
     if lib is None or per is None:
         return col.to_pandas()
     lo, hi = -((2 ** 63 - 1) // per), (2 ** 63 - 1) // per  # the int64 values that fit once multiplied
-    chunks = [c for c in col.chunks if len(c)]
-    if any(c.buffers()[1] is None for c in chunks):
+    chunks = [(c, _values_view(c, np.dtype(np.int64))) for c in col.chunks if len(c)]
+    if any(values is None for _, values in chunks):
         return col.to_pandas()
     out = np.empty(len(col), dtype=np.int64)
     at = 0
-    for chunk in chunks:
+    for chunk, values in chunks:
         k = len(chunk)
-        values = np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=k, offset=chunk.offset * 8)
         if lib.to_ns(values, per, lo, hi, out[at:at + k]):  # a value that does not fit (a null's slot may hold one)
             return col.to_pandas()
         if chunk.null_count:
-            out[at:at + k][np.asarray(chunk.is_null())] = np.iinfo(np.int64).min
+            out[at:at + k][_nulls(chunk)] = np.iinfo(np.int64).min
         at += k
     tz = col.type.tz
     dtype = pd.DatetimeTZDtype(unit="ns", tz=tz) if tz else np.dtype("datetime64[ns]")
@@ -456,9 +455,9 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     pyarrow builds a categorical through a slow path (about 0.08 s for 86k distinct case ids, 0.8 s for
     860k): here the dictionary becomes the categories (its values unique and not missing, checked) and the
     indices the codes (missing: -1), as pyarrow does, so the frame is the same; the codes are written straight
-    into the integer type pandas keeps them in, and the frame takes every column without copying it. Chunks with different
-    dictionaries are unified first; an index column, a duplicated name or anything unexpected keeps
-    pyarrow's own conversion.
+    into the integer type pandas keeps them in, and the frame takes every column without copying it. Chunks
+    with different dictionaries are unified first; an index column, a duplicated name or anything unexpected
+    keeps pyarrow's own conversion.
     """
     meta = table.schema.pandas_metadata or {}
     index_fields = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
@@ -516,16 +515,29 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int) -> np.ndarray:
         idx, k = chunk.indices, len(chunk)
         if k == 0:
             continue
-        data = idx.buffers()[1]
-        if data is None:
+        values = _values_view(idx, np.dtype(idx.type.to_pandas_dtype()))
+        if values is None:
             out[at:at + k] = -1
         else:
-            typ = np.dtype(idx.type.to_pandas_dtype())
-            out[at:at + k] = np.frombuffer(data, dtype=typ, count=k, offset=idx.offset * typ.itemsize)
+            out[at:at + k] = values
             if idx.null_count:
-                out[at:at + k][idx.is_null().to_numpy(zero_copy_only=False)] = -1
+                out[at:at + k][_nulls(idx)] = -1
         at += k
     return out
+
+
+def _values_view(arr: pa.Array, dtype: np.dtype) -> np.ndarray | None:
+    """The values of a fixed-width Arrow array as a NumPy view (a null's slot holds whatever it holds), or None
+    when the array has no data buffer."""
+    data = arr.buffers()[1]
+    if data is None:
+        return None
+    return np.frombuffer(data, dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+
+
+def _nulls(arr: pa.Array) -> np.ndarray:
+    """Where ``arr`` is null, as a NumPy boolean mask."""
+    return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def code_dtype(n_values: int) -> np.dtype:
