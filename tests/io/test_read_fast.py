@@ -10,9 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import flowopt
 from flowopt.datasets import generate_lending_log
+from flowopt.errors import RowsDroppedWarning
 from flowopt.io._csv import _str_mapper, arrow_to_frame
-from flowopt.io._sources import _read_parquet_file
+from flowopt.io._sources import _read_parquet, _read_parquet_file
 
 
 def _frames(tmp_path: Path) -> dict[str, pd.DataFrame]:
@@ -99,3 +101,40 @@ def test_known_categories_dtype_without_pandas_fast_path(monkeypatch: pytest.Mon
     fast = known_categories_dtype(cats, True)
     monkeypatch.delattr(pd.CategoricalDtype, "_from_fastpath", raising=False)
     assert known_categories_dtype(cats, True) == fast == pd.CategoricalDtype(cats, ordered=True)
+
+
+def test_parquet_time_columns_come_as_nanoseconds_with_the_same_values(tmp_path: Path) -> None:
+    """The columns the log reads as times are converted straight to nanoseconds; every other column (an extra
+    timestamp, a zone other than UTC, a value beyond the nanosecond range) is read as ``to_pandas`` reads it."""
+    f = generate_lending_log(50, seed=3).frame
+    f.loc[f.index[5], "case_id"] = None  # one row for the quarantine
+    t = pa.Table.from_pandas(f, preserve_index=False)
+    extra = pa.array(f["end"].astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC"))
+    zoned = pa.array(f["start"].astype("datetime64[us, UTC]"), pa.timestamp("us", tz="UTC")).cast(
+        pa.timestamp("us", tz="Europe/Amsterdam"))
+    far = pa.array([np.datetime64("2400-01-01", "us")] + [None] * (len(f) - 1), pa.timestamp("us"))
+    t = (t.set_column(t.schema.get_field_index("start"), "start", t.column("start").cast(pa.timestamp("us", "UTC")))
+         .append_column("logged", extra).append_column("zoned", zoned).append_column("far", far))
+    path = tmp_path / "log.parquet"
+    pq.write_table(t, path, row_group_size=64)  # several row groups: read in two halves
+    asked = ["start", "end", "zoned", "far", "case_id"]
+    ours = _read_parquet(path, lambda names: asked)
+    plain = _read_parquet(path)
+    assert list(ours.columns) == list(plain.columns) == t.column_names
+    for c in ("start", "end"):
+        assert ours[c].dtype == pd.DatetimeTZDtype("ns", "UTC")
+    assert plain["start"].dtype == pd.DatetimeTZDtype("us", "UTC")
+    for c in ("logged", "zoned", "far", "case_id", "activity", "amount"):  # not asked for, or left as they are
+        assert ours[c].dtype == plain[c].dtype, c
+    assert ours["far"].iloc[0] == pd.Timestamp("2400-01-01")
+    pd.testing.assert_frame_equal(ours, plain, check_exact=True, check_dtype=False)
+    # the log built from either is the same
+    cfg = {"columns": {"case": "case_id", "activity": "activity", "start": "start", "end": "end"}}
+    with pytest.warns(RowsDroppedWarning, match="1 of 476 rows quarantined"):
+        a = flowopt.read_log(path, cfg)
+    with pytest.warns(RowsDroppedWarning):
+        b = flowopt.read_log(plain, cfg)
+    pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
+    # the quarantine shows the same values; its time columns are in nanoseconds too (the file's own unit before)
+    assert len(a.quarantine) == 1
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine, check_exact=True, check_dtype=False)

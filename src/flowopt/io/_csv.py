@@ -392,11 +392,11 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
 def _nanoseconds(col: pa.ChunkedArray) -> Any:
     """A timestamp column (any unit, UTC or naive) as nanoseconds, written once into one array: the values of
     ``col.to_pandas()`` cast to nanoseconds. Left to ``to_pandas`` (in its own unit) when a value does not fit
-    nanoseconds (before 1677 or after 2262: the log layer clips and quarantines those) or the compiled loops
-    are not built."""
+    nanoseconds (before 1677 or after 2262: the log layer clips and quarantines those), the column has another
+    time zone, or the compiled loops are not built."""
     lib = loops()
     per = NS_PER_UNIT.get(col.type.unit)
-    if lib is None or per is None:
+    if lib is None or per is None or col.type.tz not in (None, "UTC"):
         return col.to_pandas()
     lo, hi = -((2 ** 63 - 1) // per), (2 ** 63 - 1) // per  # the int64 values that fit once multiplied
     chunks = [(c, _values_view(c, np.dtype(np.int64))) for c in col.chunks if len(c)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
-from flowopt.io._csv import arrow_to_frame, read_csv_frame, read_csv_typed
+from flowopt.io._csv import _nanoseconds, arrow_to_frame, read_csv_frame, read_csv_typed
 from flowopt.options import ReadConfig
 
 __all__ = ["RawSource", "read_raw", "read_raw_typed"]
@@ -63,8 +63,13 @@ def _kind(path: Path) -> str:
                                  f"It reads {_FORMATS}. Rename the file with the right extension.", path=str(path))
 
 
-def read_raw(source: Any, read: ReadConfig) -> RawSource:
+def read_raw(source: Any, read: ReadConfig,
+             time_columns: Callable[[list[str]], Collection[str]] | None = None) -> RawSource:
     """Read ``source`` (a path, a DataFrame or a pm4py log object) into raw rows.
+
+    ``time_columns(column names)`` names the columns the log will read as timestamps: a Parquet file's
+    timestamp columns among them are converted to nanoseconds straight from Arrow's buffers (the unit the log
+    keeps), instead of first to a pandas array in the file's own unit. The values are the same either way.
 
     Raises
     ------
@@ -96,7 +101,7 @@ def read_raw(source: Any, read: ReadConfig) -> RawSource:
         table = read_csv_frame(path, delimiter=read.delimiter, encoding=read.encoding)
         return RawSource(frame=table.frame, name=str(path), kind="csv", malformed=table.malformed)
     if kind == "parquet":
-        return RawSource(frame=_read_parquet(path), name=str(path), kind="parquet")
+        return RawSource(frame=_read_parquet(path, time_columns), name=str(path), kind="parquet")
     from flowopt.io._xes import read_xes_frame
 
     frame = read_xes_frame(path)
@@ -129,7 +134,7 @@ def read_raw_typed(source: Any, read: ReadConfig,
                      text_columns=table.text_columns)
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str]] | None = None) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -145,8 +150,19 @@ def _read_parquet(path: Path) -> pd.DataFrame:
                            "and really Parquet.", path=str(path)) from None
     if table.num_rows == 0:
         raise EmptyLogError(f"{path}: the Parquet file has no rows.", source=str(path))
+    names = table.column_names
+    ns: dict[str, Any] = {}
+    if time_columns is not None and len(set(names)) == len(names):
+        wanted = set(time_columns(names))
+        ns = {n: _nanoseconds(table.column(n)) for n in names
+              if n in wanted and pa.types.is_timestamp(table.schema.field(n).type)}
+    rest = table.drop_columns(list(ns)) if ns else table
+    del table  # so that converting ``rest`` can release its columns' buffers one by one
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
-    return arrow_to_frame(table, split_blocks=True, self_destruct=True)
+    frame = arrow_to_frame(rest, split_blocks=True, self_destruct=True)
+    if ns:  # every column in file order, taken as it is (inserting copies)
+        frame = pd.DataFrame({n: ns[n] if n in ns else frame[n] for n in names}, index=frame.index, copy=False)
+    return frame
 
 
 def _read_parquet_file(path: Path) -> Any:

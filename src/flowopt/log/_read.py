@@ -61,7 +61,7 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
     typed = _read_typed(source, cfg)
     if typed is not None:
         return typed
-    raw = read_raw(source, cfg.read)
+    raw = read_raw(source, cfg.read, lambda names: _time_columns(names, cfg))
     mapping = detect_columns(list(map(str, raw.frame.columns)), cfg.columns, source=raw.name)
     frame = raw.frame
     if raw.kind in ("dataframe", "pm4py"):
@@ -72,6 +72,15 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
 
 _CATEGORY_FIELDS = ("case", "activity", "resource", "role", "outcome")
 _TIME_FIELDS = ("start", "end", "timestamp")
+
+
+def _time_columns(names: list[str], cfg: Config) -> list[str]:
+    """The columns among ``names`` the log reads as timestamps (none when the mapping cannot be detected)."""
+    try:
+        mapping = detect_columns(names, cfg.columns, source="")
+    except FlowoptError:
+        return []
+    return [mapping[f] for f in _TIME_FIELDS if f in mapping]
 
 
 def _read_typed(source: Any, cfg: Config) -> EventLog | None:
