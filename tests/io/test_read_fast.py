@@ -138,3 +138,27 @@ def test_parquet_time_columns_come_as_nanoseconds_with_the_same_values(tmp_path:
     # the quarantine shows the same values; its time columns are in nanoseconds too (the file's own unit before)
     assert len(a.quarantine) == 1
     pd.testing.assert_frame_equal(a.quarantine, b.quarantine, check_exact=True, check_dtype=False)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_time_columns_converted_by_helper_threads_read_the_same(tmp_path: Path, kind: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large tables convert their time columns on threads of their own: the same log as converting them in turn."""
+    import flowopt.io._csv as csv_module
+
+    log = generate_lending_log(40, seed=6)
+    path = tmp_path / f"log.{kind}"
+    if kind == "csv":
+        log.frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        log.frame.to_parquet(path, row_group_size=50)
+    cfg = {"columns": {"case": "case_id", "activity": "activity", "start": "start", "end": "end"}}
+    alone = flowopt.read_log(path, cfg)
+    monkeypatch.setattr(csv_module, "_THREAD_MIN_ROWS", 0)
+    calls: list[str] = []
+    real = csv_module._nanoseconds
+    monkeypatch.setattr(csv_module, "_nanoseconds", lambda col: calls.append("x") or real(col))
+    threaded = flowopt.read_log(path, cfg)
+    assert len(calls) == 2  # start and end, each on a thread
+    pd.testing.assert_frame_equal(alone.frame, threaded.frame, check_exact=True)
+    pd.testing.assert_frame_equal(alone.quarantine, threaded.quarantine, check_exact=True)

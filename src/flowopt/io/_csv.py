@@ -13,7 +13,8 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -379,14 +380,44 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     if table.num_rows == 0:
         return None
     text = pa.schema([(n, pa.string()) for n in sniffed.names]).empty_table().to_pandas(types_mapper=_str_mapper)
-    # the timestamps as nanoseconds right away: to_pandas would copy them into microsecond arrays first
-    ns = {f.name: _nanoseconds(table.column(f.name)) for f in table.schema if pa.types.is_timestamp(f.type)}
-    frame = arrow_to_frame(table.drop_columns(list(ns)), types_mapper=_str_mapper, split_blocks=True)
-    if ns:  # every column in file order, taken as it is (inserting copies)
-        frame = pd.DataFrame({n: ns[n] if n in ns else frame[n] for n in sniffed.names}, index=frame.index,
-                             copy=False)
+    # the timestamps as nanoseconds right away (to_pandas would copy them into microsecond arrays first), by
+    # helper threads while this one converts the other columns
+    ns = nanoseconds_soon(table, table.column_names)
+    frame = with_columns(arrow_to_frame(table.drop_columns(list(ns)), types_mapper=_str_mapper, split_blocks=True),
+                         ns, sniffed.names)
     return RawTable(frame=frame, encoding=sniffed.encoding,
                     delimiter=sniffed.delimiter, text_columns=text)
+
+
+_THREAD_MIN_ROWS = 200_000  # below this, starting threads costs more than it saves
+
+
+def nanoseconds_soon(table: pa.Table, names: Collection[str]) -> dict[str, Callable[[], Any]]:
+    """The timestamp columns of ``table`` among ``names`` as nanoseconds (:func:`_nanoseconds`): on a large
+    table each converted by a thread of its own (the conversion runs without the GIL) while the caller converts
+    the other columns. Call a value to get its column. Column names must be distinct."""
+    wanted = set(names)
+    cols = [f.name for f in table.schema if f.name in wanted and pa.types.is_timestamp(f.type)]
+    if table.num_rows < _THREAD_MIN_ROWS or len(cols) == 0:
+        return {n: _ready(_nanoseconds(table.column(n))) for n in cols}
+    pool = ThreadPoolExecutor(max_workers=len(cols))
+    try:
+        futures = {n: pool.submit(_nanoseconds, table.column(n)) for n in cols}
+    finally:
+        pool.shutdown(wait=False)  # the threads finish their column and end
+    return {n: f.result for n, f in futures.items()}
+
+
+def _ready(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def with_columns(frame: pd.DataFrame, later: dict[str, Callable[[], Any]], names: list[str]) -> pd.DataFrame:
+    """``frame`` with the columns of ``later`` added: every column of ``names`` in that order, each taken as it
+    is (assigning them one by one would copy)."""
+    if not later:
+        return frame
+    return pd.DataFrame({n: later[n]() if n in later else frame[n] for n in names}, index=frame.index, copy=False)
 
 
 def _nanoseconds(col: pa.ChunkedArray) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
-from flowopt.io._csv import _nanoseconds, arrow_to_frame, read_csv_frame, read_csv_typed
+from flowopt.io._csv import arrow_to_frame, nanoseconds_soon, read_csv_frame, read_csv_typed, with_columns
 from flowopt.options import ReadConfig
 
 __all__ = ["RawSource", "read_raw", "read_raw_typed"]
@@ -151,18 +151,13 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
     if table.num_rows == 0:
         raise EmptyLogError(f"{path}: the Parquet file has no rows.", source=str(path))
     names = table.column_names
-    ns: dict[str, Any] = {}
+    ns: dict[str, Callable[[], Any]] = {}
     if time_columns is not None and len(set(names)) == len(names):
-        wanted = set(time_columns(names))
-        ns = {n: _nanoseconds(table.column(n)) for n in names
-              if n in wanted and pa.types.is_timestamp(table.schema.field(n).type)}
+        ns = nanoseconds_soon(table, time_columns(names))  # by helper threads, while this one goes on
     rest = table.drop_columns(list(ns)) if ns else table
     del table  # so that converting ``rest`` can release its columns' buffers one by one
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
-    frame = arrow_to_frame(rest, split_blocks=True, self_destruct=True)
-    if ns:  # every column in file order, taken as it is (inserting copies)
-        frame = pd.DataFrame({n: ns[n] if n in ns else frame[n] for n in names}, index=frame.index, copy=False)
-    return frame
+    return with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
 
 
 def _read_parquet_file(path: Path) -> Any:
