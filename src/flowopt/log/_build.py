@@ -30,21 +30,23 @@ T = TypeVar("T")
 _THREAD_MIN_ROWS = 200_000  # below this, starting a thread costs more than it saves
 
 
-def _factor_text(col: pd.Series, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _factor_text(col: pd.Series, owned: bool = False, empty_missing: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``col`` as stripped text: (row code into the sorted distinct texts or -1 when missing/empty,
     the distinct texts as an object array). The codes are of the type pandas keeps a categorical's codes in
     for that many texts (int8 up to 126 of them, then int16, int32): gathering them moves a quarter or an
     eighth of the bytes int64 codes would, and the log's categoricals take them as they are.
 
     The same as ``col.astype("string").str.strip()`` then ``pd.factorize(..., sort=True)`` with empty text
-    as missing, but the text work runs once per distinct value instead of once per row.
+    as missing (kept as a text of its own when not ``empty_missing``), but the text work runs once per distinct
+    value instead of once per row.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):  # the codes are there already: no hashing of the rows
         codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
     else:
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniq).astype("string").str.strip()
-    text = text.mask(text == "")
+    if empty_missing:
+        text = text.mask(text == "")
     tvals = text.to_numpy(dtype=object, na_value=None)
     if len(tvals) > 1 and not text.isna().any() and bool((tvals[1:] > tvals[:-1]).all()):
         # already distinct and sorted (categories of a sorted categorical): skip hashing and sorting them;
@@ -77,16 +79,6 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) ->
         return sub, uniq
     renum = np.append(np.cumsum(used) - 1, -1).astype(code_dtype(int(used.sum())))
     return renum[sub], uniq[used]
-
-
-def _stripped_text(col: pd.Series, rows: np.ndarray) -> pd.Series:
-    """``col.iloc[rows].astype("string").str.strip()`` (fresh index), stripping each distinct value once."""
-    if isinstance(col.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(col.cat.categories.dtype):
-        codes, uniq = col.cat.codes.to_numpy()[rows], col.cat.categories  # -1 where missing, like factorize
-    else:
-        codes, uniq = pd.factorize(col.iloc[rows], use_na_sentinel=True)
-    text = pd.Series(uniq).astype("string").str.strip()
-    return pd.Series(text.array.take(codes, allow_fill=True))
 
 
 def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray,
@@ -284,6 +276,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     act_later = _soon(pool, _factor_text, raw[mapping["activity"]], owned)
     coded = {f: _soon(pool, _factor_text, raw[mapping[f]], owned) for f in ("resource", "role") if f in mapping}
+    if "outcome" in mapping:  # an empty outcome text stays a text (as it always has), not a missing value
+        coded["outcome"] = _soon(pool, _factor_text, raw[mapping["outcome"]], owned, False)
     mapped_cols = set(mapping.values())
     extra_cols = [c for c in raw.columns if c not in mapped_cols]
     # the helper thread converts the other columns to numbers meanwhile, in file order: used as they are when
@@ -451,7 +445,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     for field in ("resource", "role"):
         cols[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
     if "outcome" in mapping:
-        cols["outcome"] = _stripped_text(raw[mapping["outcome"]], rows)
+        cols["outcome"] = _categorical_or_null(coded["outcome"](), rows, identity)
     if sched is not None and (sched != nat).any():
         cols["scheduled"] = ns_datetimes(sched)
     taken = set(cols)
