@@ -1,5 +1,5 @@
-"""group_time_order is np.lexsort((t, group)) on every input, whichever path it takes: the NumPy version and
-the compiled key with each of its sorts (none, merge, radix)."""
+"""group_time_order is np.lexsort((t, group)) on every input, whichever path it takes: the NumPy version, the
+compiled insertion sort of nearly ordered rows, and the compiled key with each of its sorts (none, merge, radix)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,23 @@ from flowopt import _compiled, _sorting
 from flowopt._sorting import code_groups, code_order, group_time_order
 
 LIB = _compiled.loops()
-PATHS = ["numpy", "merge", "radix"] if LIB is not None else ["numpy"]
+PATHS = ["numpy", "insertion", "insertion, given up", "merge", "radix"] if LIB is not None else ["numpy"]
 
 
 @contextmanager
 def path(name: str) -> Iterator[None]:
-    """Run group_time_order by one path: the NumPy version, or the compiled key sorted by merge or radix."""
-    old = _sorting.loops, _sorting._MERGE_MAX_DESCENTS
+    """Run group_time_order by one path: the NumPy version, the compiled insertion sort (or the key's sort after
+    it gave up at its first move), or the compiled key sorted by merge or radix."""
+    old = _sorting.loops, _sorting._MERGE_MAX_DESCENTS, _sorting._INSERT_MAX_DESCENTS, _sorting._INSERT_MAX_MOVES
     if name == "numpy":
         _sorting.loops = lambda: None  # type: ignore[assignment]
-    _sorting._MERGE_MAX_DESCENTS = 1.0 if name == "merge" else 0.0
+    _sorting._INSERT_MAX_DESCENTS = 1.0 if name.startswith("insertion") else 0.0
+    _sorting._INSERT_MAX_MOVES = 0 if name == "insertion, given up" else 10 ** 6
+    _sorting._MERGE_MAX_DESCENTS = 1.0 if name in ("merge", "insertion, given up") else 0.0
     try:
         yield
     finally:
-        _sorting.loops, _sorting._MERGE_MAX_DESCENTS = old
+        _sorting.loops, _sorting._MERGE_MAX_DESCENTS, _sorting._INSERT_MAX_DESCENTS, _sorting._INSERT_MAX_MOVES = old
 
 
 @settings(max_examples=200, deadline=None)
@@ -132,3 +135,36 @@ def test_code_groups_are_each_codes_rows_in_order(codes: list[int], n_codes: int
         assert bounds.dtype == np.int64 and len(bounds) == n + 1
         for k in range(n):
             assert order[bounds[k]:bounds[k + 1]].tolist() == np.flatnonzero(c == k).tolist()
+
+
+@pytest.mark.skipif(LIB is None, reason="tested where the compiled loops are built (test_compiled insists they are)")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 6), st.integers(-50, 50)), max_size=80), st.integers(0, 20),
+       st.sampled_from([np.int8, np.int16, np.int32, np.int64]))
+def test_insertion_order_is_lexsort_or_gives_up(rows: list[tuple[int, int]], budget: int, dtype: type) -> None:
+    """Any codes (negative too) and times; done within its budget of moves, or it says it gave up."""
+    group = np.array([g for g, _ in rows], dtype=dtype)
+    t = np.array([v for _, v in rows], dtype=np.int64)
+    out = np.full(len(rows), -7, dtype=np.int64)
+    assert LIB is not None
+    inversions = sum(1 for i in range(len(rows)) for j in range(i) if rows[i] < rows[j])  # the moves it needs
+    done = LIB.insertion_order(group, t, out, budget)
+    assert done == (inversions <= budget)  # one move per pair out of order
+    if done:
+        assert out.tolist() == np.lexsort((t, group)).tolist()
+    expected = sum(1 for i in range(1, len(rows)) if rows[i] < rows[i - 1])
+    assert LIB.descents(group, t) == expected
+
+
+def test_a_log_sorted_by_case_with_a_few_rows_out_of_time_order() -> None:
+    """The shape the insertion sort is for: cases in order, a few activities finishing out of order."""
+    rng = np.random.default_rng(3)
+    n = 50_000
+    case = np.repeat(np.arange(n // 10), 10).astype(np.int32)
+    t = np.arange(n, dtype=np.int64) * 10 ** 9
+    swap = rng.choice(np.flatnonzero(case[1:] == case[:-1]), 40, replace=False)
+    t[swap], t[swap + 1] = t[swap + 1], t[swap].copy()
+    for name in PATHS:
+        with path(name):
+            assert np.array_equal(group_time_order(case, t), np.lexsort((t, case))), name
+    assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))  # the default thresholds

@@ -560,6 +560,53 @@ def radix_order(const int64_t[::1] key, int64_t max_key, int64_t[::1] out):
                         ibuf[(last - q) % 2], n, &cnt[p, 0], p * RADIX_BITS)
 
 
+def descents(const code_t[::1] group, const int64_t[::1] t):
+    """The number of rows whose (``group``, ``t``) is below the previous row's: 0 when the rows are in
+    (group, time) order already. Reads the arrays only."""
+    cdef Py_ssize_t n = t.shape[0], i, desc = 0
+    if group.shape[0] != n:
+        raise ValueError("descents: group and t must have the same length")
+    with nogil:
+        for i in range(1, n):
+            if group[i] < group[i - 1] or (group[i] == group[i - 1] and t[i] < t[i - 1]):
+                desc += 1
+    return desc
+
+
+def insertion_order(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] out, int64_t max_moves):
+    """``out[:] = np.lexsort((t, group))`` for rows nearly in (group, time) order: an insertion sort of the
+    positions, comparing (group, t) through them, in time linear in the rows plus the number of pairs out of
+    order (a row that belongs k places earlier costs k moves). Stable: rows with equal keys keep their order.
+    Gives up, returning False (``out`` then holds no useful order), after ``max_moves`` moves; True when done.
+    ``out`` is overwritten (it need not be initialised)."""
+    cdef Py_ssize_t n = t.shape[0], i, j
+    cdef int64_t x, y, moves = 0
+    cdef bint done = True
+    if group.shape[0] != n or out.shape[0] != n:
+        raise ValueError("insertion_order: group, t and out must have the same length")
+    with nogil:
+        for i in range(n):
+            out[i] = i
+        for i in range(1, n):
+            x = out[i]
+            y = out[i - 1]
+            if not (group[x] < group[y] or (group[x] == group[y] and t[x] < t[y])):
+                continue
+            j = i
+            while j > 0:
+                y = out[j - 1]
+                if not (group[x] < group[y] or (group[x] == group[y] and t[x] < t[y])):
+                    break
+                out[j] = y
+                j -= 1
+                moves += 1
+            out[j] = x
+            if moves > max_moves:
+                done = False
+                break
+    return done
+
+
 def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     """The sort key of :func:`flowopt._sorting.group_time_order`: ``key[i]`` orders rows by ``group`` then
     ``t`` as ``np.lexsort((t, group))`` does (``group * span + (t - min t) // scale``, ``scale`` the largest of

@@ -13,6 +13,8 @@ _CODE_TYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64)
 _INT16_MAX = int(np.iinfo(np.int16).max)  # codes below this fit 16 bits: NumPy's stable argsort of int16 is a radix sort
 _TWO_PASS_MIN = 100_000  # rows from which the two-pass sort pays off
 _MERGE_MAX_DESCENTS = 1 / 64  # rows out of order (share) up to which a merge sort of the key beats the radix sort
+_INSERT_MAX_DESCENTS = 1 / 256  # rows out of order (share) up to which an insertion sort is tried first ...
+_INSERT_MAX_MOVES = 4  # ... giving up after this many moves per row (then the key is sorted as usual)
 
 
 def code_order(codes: np.ndarray, n_codes: int | None = None) -> np.ndarray:
@@ -58,10 +60,11 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
 
     Done as one stable argsort of a combined int64 key when it fits (times are first divided by the
     largest of 1 s / 1 ms / 1 µs that divides them all exactly), else the two-key lexsort. With the compiled
-    loops the key is built in one pass, which also counts the rows out of order: none, and the positions are
-    returned as they are; few (rows sorted by case and time, as event logs usually are), and NumPy's merge
-    sort mostly merges long runs; more (rows by activity or resource, in case order), and a radix sort of the
-    key runs in linear time, several times faster.
+    loops a first pass counts the rows out of order: none, and the positions are returned as they are; very
+    few (rows sorted by case, a few of them not by time, as exported event logs often are), and an insertion
+    sort moves just those rows, with no sort key (it gives up after a few moves per row on average); few, and
+    NumPy's merge sort of the key (built in one pass) mostly merges long runs; more (rows by activity or
+    resource, in case order), and a radix sort of the key runs in linear time, several times faster.
 
     Examples
     --------
@@ -73,13 +76,19 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     lib = loops()
     if lib is not None:
+        group, times = compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64)
+        descents = lib.descents(group, times)  # reads only
+        if descents == 0:  # already in order (a log sorted by case and time)
+            return np.arange(n, dtype=np.int64)
+        if descents <= n * _INSERT_MAX_DESCENTS:  # nearly in order: move the few rows out of it, no sort key
+            out = np.empty(n, dtype=np.int64)
+            if lib.insertion_order(group, times, out, n * _INSERT_MAX_MOVES):
+                return out
         key = np.empty(n, dtype=np.int64)
-        found = lib.time_key(compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64), key)
+        found = lib.time_key(group, times, key)
         if found is None:
             return np.lexsort((t, case))
         top, descents = found
-        if descents == 0:  # already in order (a log sorted by case and time)
-            return np.arange(n, dtype=np.int64)
         if descents <= n * _MERGE_MAX_DESCENTS:  # long runs in order: NumPy's merge sort mostly merges them
             return np.argsort(key, kind="stable")
         out = np.empty(n, dtype=np.int64)
