@@ -34,6 +34,11 @@ __all__ = ["NS_PER_UNIT", "RawTable", "arrow_to_frame", "code_dtype", "known_cat
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
 _BLOCK = 1 << 24  # both reads cut the file into the same blocks, so quoted line breaks split the same way
+# Arrow's CSV reader copies the file block by block into fresh 16 MB buffers and frees each once parsed; the C
+# allocator (glibc malloc) hands the freed memory to the next block, where Arrow's default pool (mimalloc) returns
+# it to the system and the next block touches new pages, slow on machines where that is slow. 10M-row CSV:
+# read_log 3.17-3.68 s against 3.80-4.19 s (alternating fresh processes), peak 2.4 GB against 2.2 GB.
+_POOL = pa.system_memory_pool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,10 +216,11 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=newlines, invalid_row_handler=on_invalid)
         if recoded is not None:
             return pacsv.read_csv(io.BytesIO(recoded), read_options=read_options, parse_options=parse,
-                                  convert_options=convert)
+                                  convert_options=convert, memory_pool=_POOL())
         source: Any = gzip.open(p, "rb") if compressed else str(p)  # noqa: SIM115 - closed below
         try:
-            return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert)
+            return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert,
+                                  memory_pool=_POOL())
         finally:
             if compressed:
                 source.close()
@@ -371,7 +377,7 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     source: Any = gzip.open(sniffed.path, "rb") if sniffed.compressed else str(sniffed.path)  # noqa: SIM115
     try:
         table = pacsv.read_csv(source, read_options=read_opts, parse_options=parse,
-                               convert_options=_convert(types))
+                               convert_options=_convert(types), memory_pool=_POOL())
     except (pa.ArrowException, OSError, EOFError, zlib.error, UnicodeError):
         return None
     finally:
