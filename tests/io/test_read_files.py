@@ -294,3 +294,50 @@ def test_pm4py_event_log_object(data_dir: Path) -> None:
     log = flowopt.read_log(obj)
     assert (len(log), log.n_cases) == (42, 6)
     assert log.source.startswith("<pm4py")
+
+
+def test_quoted_line_breaks_across_many_blocks_read_as_in_one(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are parsed in blocks of about 1/32 of their size: a value with a line break that a block boundary
+    cuts must read as it does in one block — on the typed route and on the text route (with a malformed row)."""
+    import flowopt.io._csv as csv_module
+
+    rows = [f'c{i // 3},A{i % 3},2024-01-{1 + i % 9:02d}T10:{i % 60:02d}:00Z,"line one\nline two {i}"'
+            for i in range(3000)]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("case,activity,time,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    messy = tmp_path / "messy.csv"
+    messy.write_text("case,activity,time,note\n" + "\n".join(rows[:1500] + ["c9,A1,2024-01-02,x,surplus"]
+                                                           + rows[1500:]) + "\n", encoding="utf-8")
+    cfg = {"columns": {"case": "case", "activity": "activity", "end": "time"}}
+    monkeypatch.setattr(csv_module, "_BLOCK_MIN", 1 << 30)  # one block
+    whole = flowopt.read_log(clean, cfg)
+    with pytest.warns(RowsDroppedWarning):
+        whole_messy = flowopt.read_log(messy, cfg)
+    monkeypatch.setattr(csv_module, "_BLOCK_MIN", 1024)  # ~1/32 of the file: boundaries inside quoted values
+    monkeypatch.setattr(csv_module, "_BLOCK", 4096)
+    assert csv_module._block_size(clean) == 4096
+    cut = flowopt.read_log(clean, cfg)
+    with pytest.warns(RowsDroppedWarning):
+        cut_messy = flowopt.read_log(messy, cfg)
+    assert len(whole) == 3000 and whole.to_pandas()["note"].iloc[0] == "line one\nline two 0"
+    pd.testing.assert_frame_equal(whole.frame, cut.frame, check_exact=True)
+    pd.testing.assert_frame_equal(whole_messy.frame, cut_messy.frame, check_exact=True)
+    pd.testing.assert_frame_equal(whole_messy.quarantine, cut_messy.quarantine, check_exact=True)
+    assert cut_messy.quarantine["reason"].tolist() == [R.MALFORMED_ROW.value]
+
+
+def test_block_size_is_about_a_32nd_of_the_file_within_bounds(tmp_path: Path) -> None:
+    from flowopt.io._csv import _BLOCK, _BLOCK_MIN, _block_size
+
+    small = tmp_path / "s.csv"
+    small.write_bytes(b"a\n" * 10)
+    assert _block_size(small) == _BLOCK_MIN
+    mid = tmp_path / "m.csv"
+    with mid.open("wb") as fh:
+        fh.truncate(96 << 20)  # 96 MB (sparse)
+    assert _block_size(mid) == 3 << 20
+    with mid.open("r+b") as fh:
+        fh.truncate(1 << 30)
+    assert _block_size(mid) == _BLOCK
+    assert _block_size(tmp_path / "missing.csv") == _BLOCK

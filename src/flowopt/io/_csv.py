@@ -33,7 +33,21 @@ __all__ = ["NS_PER_UNIT", "RawTable", "arrow_to_frame", "code_dtype", "known_cat
 
 _SNIFF_BYTES = 256 * 1024
 _ENCODINGS = ("utf-8", "gb18030", "latin-1")
-_BLOCK = 1 << 24  # both reads cut the file into the same blocks, so quoted line breaks split the same way
+_BLOCK = 1 << 24  # the largest block Arrow's reader parses at once (a thread each)
+_BLOCK_MIN = 1 << 20
+_BLOCKS = 32  # blocks per file up to _BLOCK each: enough for both cores to stay busy to the end of the file
+
+
+def _block_size(path: Path) -> int:
+    """The block size both reads of ``path`` use (the same, so that quoted line breaks split the same way):
+    about :data:`_BLOCKS` blocks per file, from 1 MB to 16 MB. A 100 MB file read in 16 MB blocks keeps one
+    core idle while the other parses the last block (1M-row CSV: typed read 0.18 s against 0.14 s in 3 MB
+    blocks); a 1 GB file gets 16 MB blocks, as before."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return _BLOCK
+    return int(min(_BLOCK, max(_BLOCK_MIN, size // _BLOCKS)))
 # Arrow's CSV reader copies the file block by block into fresh 16 MB buffers and frees each once parsed; the C
 # allocator (glibc malloc) hands the freed memory to the next block, where Arrow's default pool (mimalloc) returns
 # it to the system and the next block touches new pages, slow on machines where that is slow. 10M-row CSV:
@@ -208,7 +222,7 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
 def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: str, names: list[str],
               blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
-                                  skip_rows=blank + 1, block_size=_BLOCK)
+                                  skip_rows=blank + 1, block_size=_block_size(p))
     convert = _convert({n: pa.large_string() for n in names})
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
 
@@ -242,7 +256,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
             enc = "mixed (utf-8, gb18030)"
             recoded = _recode_lines(p, compressed)
             read_opts = pacsv.ReadOptions(encoding="utf8", column_names=names, skip_rows=blank + 1,
-                                          block_size=_BLOCK)
+                                          block_size=_block_size(p))
             try:
                 table = _read(True, read_opts)
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
@@ -259,7 +273,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         # the multi-threaded reader does not know row numbers: read again, single-threaded, to report them
         malformed.clear()
         single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=blank + 1,
-                                   block_size=_BLOCK, use_threads=False)
+                                   block_size=_block_size(p), use_threads=False)
         try:
             table = _read(True, single)
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:  # pragma: no cover - read once already
@@ -372,7 +386,8 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     for c, kind in _time_kinds(sniffed, [c for c in times if c in types]).items():
         types[c] = kind
     read_opts = pacsv.ReadOptions(encoding=sniffed.encoding if sniffed.encoding != "utf-8" else "utf8",
-                                  column_names=sniffed.names, skip_rows=sniffed.blank + 1, block_size=_BLOCK)
+                                  column_names=sniffed.names, skip_rows=sniffed.blank + 1,
+                                  block_size=_block_size(sniffed.path))
     parse = pacsv.ParseOptions(delimiter=sniffed.delimiter)  # no invalid-row handler: a malformed row fails the read
     source: Any = gzip.open(sniffed.path, "rb") if sniffed.compressed else str(sniffed.path)  # noqa: SIM115
     try:
