@@ -610,10 +610,10 @@ def insertion_order(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] 
 def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     """The sort key of :func:`flowopt._sorting.group_time_order`: ``key[i]`` orders rows by ``group`` then
     ``t`` as ``np.lexsort((t, group))`` does (``group * span + (t - min t) // scale``, ``scale`` the largest of
-    1 s / 1 ms / 1 µs dividing every time difference). Returns ``(largest possible key, number of rows whose
-    (group, t) is below the previous row's)``, ``key`` left unwritten when that number is 0 (in order
-    already); None when a group is negative or the key would not fit 62 bits."""
-    cdef Py_ssize_t n = t.shape[0], i, desc = 0
+    1 s / 1 ms / 1 µs dividing every time difference). Returns the largest possible key; None (``key`` left
+    unwritten) when a group is negative or the key would not fit 62 bits. The caller counts the rows out of
+    order first (:func:`descents`)."""
+    cdef Py_ssize_t n = t.shape[0], i
     cdef int64_t gmin, gmax, lo, hi, scale = 1, g, span
     cdef uint64_t width
     cdef int s
@@ -622,7 +622,7 @@ def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     if group.shape[0] != n or key.shape[0] != n:
         raise ValueError("time_key: group, t and key must have the same length")
     if n == 0:
-        return 0, 0
+        return 0
     gmin = gmax = group[0]
     lo = hi = t[0]
     with nogil:
@@ -636,8 +636,6 @@ def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
                 lo = t[i]
             elif t[i] > hi:
                 hi = t[i]
-            if g < group[i - 1] or (g == group[i - 1] and t[i] < t[i - 1]):
-                desc += 1
     width = <uint64_t>hi - <uint64_t>lo
     if gmin < 0 or width >= (<uint64_t>1) << 62:
         return None
@@ -652,11 +650,10 @@ def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
     span = <int64_t>(width // <uint64_t>scale) + 1
     if gmax + 1 > ((<int64_t>1) << 62) // span:
         return None
-    if desc:
-        with nogil:
-            for i in range(n):
-                key[i] = group[i] * span + (t[i] - lo) // scale
-    return (gmax + 1) * span - 1, desc
+    with nogil:
+        for i in range(n):
+            key[i] = group[i] * span + (t[i] - lo) // scale
+    return (gmax + 1) * span - 1
 
 
 def code_counts(const code_t[::1] codes, int64_t[::1] out):

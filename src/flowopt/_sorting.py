@@ -85,10 +85,9 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
             if lib.insertion_order(group, times, out, n * _INSERT_MAX_MOVES):
                 return out
         key = np.empty(n, dtype=np.int64)
-        found = lib.time_key(group, times, key)
-        if found is None:
+        top = lib.time_key(group, times, key)
+        if top is None:
             return np.lexsort((t, case))
-        top, descents = found
         if descents <= n * _MERGE_MAX_DESCENTS:  # long runs in order: NumPy's merge sort mostly merges them
             return np.argsort(key, kind="stable")
         out = np.empty(n, dtype=np.int64)
