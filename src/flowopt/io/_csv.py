@@ -48,6 +48,8 @@ def _block_size(path: Path) -> int:
     except OSError:
         return _BLOCK
     return int(min(_BLOCK, max(_BLOCK_MIN, size // _BLOCKS)))
+
+
 # Arrow's CSV reader copies the file block by block into fresh 16 MB buffers and frees each once parsed; the C
 # allocator (glibc malloc) hands the freed memory to the next block, where Arrow's default pool (mimalloc) returns
 # it to the system and the next block touches new pages, slow on machines where that is slow. 10M-row CSV:
@@ -221,8 +223,9 @@ def read_csv_frame(path: str | os.PathLike[str], *, delimiter: str | None = None
 
 def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: str, names: list[str],
               blank: int, malformed: list[tuple[int, str]], on_invalid: Any) -> RawTable:
+    block = _block_size(p)  # every read of this file below cuts it the same way
     read_opts = pacsv.ReadOptions(encoding=enc if enc != "utf-8" else "utf8", column_names=names,
-                                  skip_rows=blank + 1, block_size=_block_size(p))
+                                  skip_rows=blank + 1, block_size=block)
     convert = _convert({n: pa.large_string() for n in names})
     recoded: bytes | None = None  # the file re-encoded line by line as UTF-8 (mixed encodings)
 
@@ -256,7 +259,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
             enc = "mixed (utf-8, gb18030)"
             recoded = _recode_lines(p, compressed)
             read_opts = pacsv.ReadOptions(encoding="utf8", column_names=names, skip_rows=blank + 1,
-                                          block_size=_block_size(p))
+                                          block_size=block)
             try:
                 table = _read(True, read_opts)
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc2:
@@ -273,7 +276,7 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         # the multi-threaded reader does not know row numbers: read again, single-threaded, to report them
         malformed.clear()
         single = pacsv.ReadOptions(encoding=read_opts.encoding, column_names=names, skip_rows=blank + 1,
-                                   block_size=_block_size(p), use_threads=False)
+                                   block_size=block, use_threads=False)
         try:
             table = _read(True, single)
         except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:  # pragma: no cover - read once already
