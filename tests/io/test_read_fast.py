@@ -9,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.datasets import generate_lending_log
@@ -91,6 +93,35 @@ def test_arrow_to_frame_is_to_pandas(name: str) -> None:
                 assert x.cat.categories.dtype == y.cat.categories.dtype and x.cat.ordered == y.cat.ordered
                 assert list(x.cat.categories) == list(y.cat.categories)
                 assert np.array_equal(x.cat.codes, y.cat.codes)
+
+
+_VALUES = st.sampled_from(["a", "b", "c", " a", "审批-驳回", "", "0012"])
+
+
+@st.composite
+def _dictionary_chunks(draw: st.DrawFn) -> pa.ChunkedArray:
+    """Chunks each with a dictionary of its own (as a CSV read's blocks): values shared across chunks or not,
+    values never used, missing indices, empty chunks, int8 or int32 indices."""
+    index_type = draw(st.sampled_from([pa.int8(), pa.int32()]))
+    chunks = []
+    for _ in range(draw(st.integers(1, 5))):
+        values = draw(st.lists(_VALUES, unique=True, max_size=5))
+        picks = st.integers(0, len(values) - 1) if values else st.nothing()
+        idx = draw(st.lists(st.one_of(st.none(), picks), max_size=12))
+        chunks.append(pa.DictionaryArray.from_arrays(pa.array(idx, index_type), pa.array(values, pa.string())))
+    return pa.chunked_array(chunks, pa.dictionary(index_type, pa.string()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(col=_dictionary_chunks())
+def test_arrow_to_frame_unifies_chunk_dictionaries_as_pyarrow_does(col: pa.ChunkedArray) -> None:
+    """A dictionary per chunk: the categories are the chunks' values in order of first appearance, every row's
+    category (missing included) is pyarrow's, whatever the chunks hold."""
+    table = pa.table({"a": col, "n": pa.array(range(len(col)), pa.int64())})
+    a, b = arrow_to_frame(table), table.to_pandas()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(a["a"].cat.categories) == list(b["a"].cat.categories)
+    assert a["a"].cat.codes.dtype == b["a"].cat.codes.dtype
 
 
 def test_known_categories_dtype_without_pandas_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -531,8 +531,8 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
         if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
             col = pa.table({name: col}).unify_dictionaries().column(0)
             first = col.chunk(0).dictionary
-        if first.null_count or not (unified or _distinct(first)):
-            continue
+        if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
+            continue  # (no values at all: pyarrow gives the categories its own dtype, object)
         direct[name] = (col, first, bool(col.type.ordered))
     if not direct:
         return table.to_pandas(**to_pandas)
