@@ -10,7 +10,9 @@ PY="${PYTHON:-python3}"
 
 need_apt=()
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
+# (not `fc-list | grep -q`: grep stops at the first match, fc-list dies of SIGPIPE and pipefail reports a failure)
+fonts="$(fc-list 2>/dev/null || true)"
+grep -qi "Noto Sans CJK" <<<"$fonts" || need_apt+=(fonts-noto-cjk)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 if [ "${#need_apt[@]}" -gt 0 ]; then
