@@ -158,7 +158,7 @@ def context(analysis: Analysis, lang: str = "en", log: EventLog | None = None) -
     period = f"{(lg.get('start') or '–')[:10]} – {(lg.get('end') or '–')[:10]}"
     return {
         "L": L, "lang_attr": "zh-CN" if lang == "zh" else "en", "source": lg.get("source") or "–", "period": period,
-        "cards": cards, "kpis": [{"name": kpi_label(k, lang), "value": fmt_value(k, v), "long": isinstance(v, dict)}
+        "cards": cards, "kpis": [{"name": kpi_label(k, lang), "value": fmt_value(k, v, lang), "long": isinstance(v, dict)}
                  for k, v in kp.items() if not isinstance(v, list)],
         "suggestions": suggestions, "show_cost": any(s["cost"] != "–" for s in suggestions), "findings": findings, "stages": stages, "transitions": transitions,
         "map_svg": Markup(map_svg) if map_svg else None, "map_dot": map_dot, "map_scope": _map_scope(analysis, lang),

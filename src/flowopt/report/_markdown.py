@@ -49,7 +49,7 @@ def analysis_markdown(doc: Mapping[str, Any], lang: str = "en", *, top: int = 5)
               f"{L['events']}: {fmt_value('events', lg.get('events'))} · "
               f"{L['rows_quarantined']}: {fmt_value('rows', lg.get('rows_quarantined'))}"), "",
              f"## {L['headline']}", ""]
-    lines += _table([L["kpi"], L["value"]], [[e(kpi_label(k, lang)), e(fmt_value(k, v))] for k, v in kp.items()
+    lines += _table([L["kpi"], L["value"]], [[e(kpi_label(k, lang)), e(fmt_value(k, v, lang))] for k, v in kp.items()
                                              if not isinstance(v, list)])
     lines += ["", f"## {L['top_suggestions']}", ""]
     sug = list(doc.get("suggestions", []))[:top]
