@@ -400,21 +400,25 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         inst_end = end_ns[comp]
         sched = np.where(sc >= 0, end_ns[np.maximum(sc, 0)], nat)
         rows_used = int(len(comp) + (st >= 0).sum() + (sc >= 0).sum())
+        n_rows = len(rows)
     else:
-        rows = np.flatnonzero(ok)
+        all_ok = not reason.any()
+        # None: every row, 0..n-1, made below only if the sort keeps them in file order (else the order is the rows)
+        rows = None if all_ok else np.flatnonzero(ok)
+        n_rows = n if rows is None else len(rows)
         # every row usable: the time arrays themselves (gathered or copied below, so never shared with them)
-        inst_start = start_ns if len(rows) == n else start_ns[rows]
-        inst_end = end_ns if len(rows) == n else end_ns[rows]
+        inst_start = start_ns if rows is None else start_ns[rows]
+        inst_end = end_ns if rows is None else end_ns[rows]
         sched = None
-        rows_used = len(rows)
-    every_row = not lifecycle and len(rows) == n  # rows is then 0..n-1
+        rows_used = n_rows
+    every_row = not lifecycle and n_rows == n  # rows is then None: 0..n-1
 
     if text_columns is not None and (reason.any() or (malformed is not None and len(malformed))):
         return None
     quarantine = _quarantine_frame(raw if text_columns is None else text_columns, reason, detail, malformed)
     rows_in = n + (0 if malformed is None else len(malformed))
 
-    if len(rows) == 0:
+    if n_rows == 0:
         summary = quarantine["reason"].value_counts().to_dict() if len(quarantine) else {}
         parts = "; ".join(f"{r}: {c:,}" for r, c in summary.items())
         raise EmptyLogError(f"{source}: no usable event: all {rows_in:,} rows were quarantined ({parts or 'no rows'}). "
@@ -424,11 +428,13 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     # sort: case id, end time, explicit order / file order
     case_codes, case_uniques = _take_codes(*case_f, None if every_row else rows)
     if "order" in mapping:
+        if rows is None:
+            rows = np.arange(n, dtype=np.int64)
         o = np.lexsort((rows, order_val[rows], inst_end, case_codes))
     elif by_case_time is not None and not lifecycle:
         # the duplicate check sorted these rows (and perhaps some it then flagged) by the same keys: the case
         # codes here renumber theirs in the same order, so dropping the flagged rows leaves this sort's result
-        if len(rows) == n:  # no row flagged: the positions are the rows
+        if rows is None:  # no row flagged: the positions are the rows
             o = by_case_time
         else:
             at = np.full(n, -1, dtype=np.int64)
@@ -437,9 +443,10 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             o = o[o >= 0]
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = group_time_order(case_codes, inst_end)
-    if not (len(o) < 2 or bool((o[1:] > o[:-1]).all())):  # o is a permutation: increasing means already in order
+    reordered = not (len(o) < 2 or bool((o[1:] > o[:-1]).all()))  # o is a permutation: increasing = in order
+    if reordered:
         inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
-        rows, inst_start = (o if every_row else rows[o]), inst_start[o]
+        rows, inst_start = (o if rows is None else rows[o]), inst_start[o]
         # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
         case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
                                _code_counts(case_codes, len(case_uniques)))
@@ -447,7 +454,10 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             sched = sched[o]
     elif every_row and not owned:  # in order already: the log gets its own copies of a caller's time arrays
         inst_start, inst_end = inst_start.copy(), inst_end.copy()
-    identity = len(rows) == n and (n < 2 or bool((rows[1:] > rows[:-1]).all()))  # every row, in file order
+    if rows is None:  # every row, in file order
+        rows, identity = np.arange(n, dtype=np.int64), True
+    else:  # every row, in file order (a permutation of them that is not increasing is not)
+        identity = len(rows) == n and not (reordered and every_row) and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
     extras = {c: _soon(pool, _reordered, numbers[c], rows, identity) if numbers and len(rows) == n
               else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
