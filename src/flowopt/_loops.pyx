@@ -28,6 +28,14 @@ ctypedef fused code_t:  # category codes as pandas stores them: the narrowest ty
     int32_t
     int64_t
 
+ctypedef fused moved_t:  # what a log's columns hold: category codes, nanoseconds, numbers, missing-value masks
+    int8_t
+    int16_t
+    int32_t
+    int64_t
+    uint8_t
+    double
+
 cdef double HOUR = 3600.0
 cdef double DAY = 86400.0
 cdef double WEEK = 7 * 86400.0
@@ -654,6 +662,44 @@ def time_key(const code_t[::1] group, const int64_t[::1] t, int64_t[::1] key):
         for i in range(n):
             key[i] = group[i] * span + (t[i] - lo) // scale
     return (gmax + 1) * span - 1
+
+
+def permute(moved_t[::1] values, const int64_t[::1] order):
+    """``values[:] = values[order]`` in place, for a permutation ``order`` of ``0..n-1``: each cycle of the
+    permutation is followed once, so the only memory it takes is one bit per row (the values are not copied, and
+    rows the order leaves where they are are not written). Raises ValueError when ``order`` is not such a
+    permutation (``values`` may then be partly permuted: callers check first, or pass what a sort returned)."""
+    cdef Py_ssize_t n = values.shape[0], i, j, k
+    cdef moved_t first
+    cdef uint8_t[::1] seen
+    cdef bint bad = False
+    if order.shape[0] != n:
+        raise ValueError("permute: values and order must have the same length")
+    seen = np.zeros((n >> 3) + 1, dtype=np.uint8)
+    with nogil:
+        for i in range(n):
+            if seen[i >> 3] & (1 << (i & 7)) or order[i] == i:
+                continue
+            first = values[i]
+            j = i
+            while True:
+                seen[j >> 3] |= <uint8_t>(1 << (j & 7))
+                k = order[j]
+                if k < 0 or k >= n:
+                    bad = True
+                    break
+                if k == i:
+                    values[j] = first
+                    break
+                if seen[k >> 3] & (1 << (k & 7)):
+                    bad = True
+                    break
+                values[j] = values[k]
+                j = k
+            if bad:
+                break
+    if bad:
+        raise ValueError("permute: order is not a permutation of 0..n-1")
 
 
 def code_counts(const code_t[::1] codes, int64_t[::1] out):

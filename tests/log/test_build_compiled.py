@@ -184,6 +184,27 @@ def test_typed_csv_times_become_nanoseconds_as_to_pandas_gives_them(chunks: list
 
 
 @needs_loops
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.integers(0, 60), st.sampled_from([*CODE_TYPES, np.uint8, np.float64]))
+def test_permute_in_place_is_fancy_indexing(data: st.DataObject, n: int, dtype: type) -> None:
+    """``permute(v, o)`` leaves in ``v`` what ``v[o]`` gives, for any permutation: identity, a few swaps (the
+    nearly sorted rows it is used for), or shuffled."""
+    low = 0 if dtype is np.uint8 else -100
+    values = np.array(data.draw(st.lists(st.integers(low, 100), min_size=n, max_size=n)), dtype=dtype)
+    kind = data.draw(st.sampled_from(["identity", "swaps", "shuffled"]))
+    order = np.arange(n, dtype=np.int64)
+    if kind == "swaps" and n > 1:
+        for i in data.draw(st.lists(st.integers(0, n - 2), max_size=5)):
+            order[i], order[i + 1] = order[i + 1], order[i]
+    elif kind == "shuffled":
+        order = np.array(data.draw(st.permutations(list(range(n)))), dtype=np.int64)
+    want = values[order]
+    assert LIB is not None
+    LIB.permute(values, order)
+    assert values.tolist() == want.tolist()
+
+
+@needs_loops
 def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     """Lengths and codes are checked before any memory is touched (the loops run without bounds checks)."""
     assert LIB is not None
@@ -197,6 +218,11 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
                            np.zeros(2, dtype=np.uint8))
     with pytest.raises(ValueError, match="same length"):
         LIB.to_ns(np.zeros(3, dtype=np.int64), 1000, -10, 10, np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        LIB.permute(np.zeros(3, dtype=np.int64), np.arange(2, dtype=np.int64))
+    for not_a_permutation in ([0, 0, 1], [0, 1, 3], [2, -1, 0]):
+        with pytest.raises(ValueError, match="not a permutation"):
+            LIB.permute(np.zeros(3, dtype=np.int64), np.array(not_a_permutation, dtype=np.int64))
     with pytest.raises(ValueError, match="same length"):
         LIB.time_key(np.zeros(2, dtype=np.int64), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))
 

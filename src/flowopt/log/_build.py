@@ -84,6 +84,18 @@ def _clean_sorted_text(categories: pd.Index, empty_missing: bool) -> pd.Index | 
     return text
 
 
+def _in_order(values: np.ndarray, order: np.ndarray, *, in_place: bool) -> np.ndarray:
+    """``values[order]``: written over ``values`` itself when ``in_place`` (``order`` is a permutation of every
+    row and nothing else reads ``values``) and the compiled loops can (a writable contiguous int64 array): no new
+    array, and only the rows that move are written."""
+    lib = loops()
+    if (in_place and lib is not None and values.dtype == np.int64 and values.flags.writeable
+            and values.flags.c_contiguous and order.dtype == np.int64 and len(order) == len(values)):
+        lib.permute(values, np.ascontiguousarray(order))
+        return values
+    return values[order]
+
+
 def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
     """How many rows have each code ``0..n_values-1`` (int64; missing codes, -1, not counted)."""
     lib = loops()
@@ -446,7 +458,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     reordered = not (len(o) < 2 or bool((o[1:] > o[:-1]).all()))  # o is a permutation: increasing = in order
     if reordered:
         inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
-        rows, inst_start = (o if rows is None else rows[o]), inst_start[o]
+        # every row of a frame of our own: the start times moved in place (no second 80 MB array at 10M rows)
+        inst_start = _in_order(inst_start, o, in_place=every_row and owned)
+        rows = o if rows is None else rows[o]
         # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
         case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
                                _code_counts(case_codes, len(case_uniques)))
