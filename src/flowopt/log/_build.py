@@ -93,7 +93,8 @@ def _in_order(values: np.ndarray, order: np.ndarray, *, in_place: bool) -> np.nd
             and values.flags.c_contiguous and order.dtype == np.int64 and len(order) == len(values)):
         lib.permute(values, np.ascontiguousarray(order))
         return values
-    return values[order]
+    out: np.ndarray = values[order]
+    return out
 
 
 def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
