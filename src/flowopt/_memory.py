@@ -9,7 +9,7 @@ Parquet file 2.1-2.5 s against 3.2-3.3 s (kernel time 0.9-1.4 s against 2.4-2.8 
 2.20-2.29 s against 2.39-2.53 s; no change at 1M for reading.
 
 The switch is NumPy's own (what its ``NUMPY_MADVISE_HUGEPAGE`` environment variable sets at import), turned
-off on entry and back on exit; nested and concurrent calls share one switch-off. Where the user has set
+off on entry and restored on exit; nested and concurrent calls share one switch-off. Where the user has set
 ``NUMPY_MADVISE_HUGEPAGE`` themselves, or this NumPy has no such switch, nothing is changed.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["small_pages"]
+__all__ = ["small_pages", "with_small_pages"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
