@@ -23,7 +23,7 @@ def test_stage_figures_are_named_not_keyed() -> None:
     ({"trend": "increasing", "p_value": 0.01, "slope_s_per_week": 3 * 86400.0, "weeks": 9}, "zh",
      "上升 （p = 0.010；每周 +3.0 d，共 9 周）"),
     ({"trend": "none", "p_value": None, "slope_s_per_week": None, "weeks": 1}, "en",
-     "no clear trend (p = –; – per week over 1 weeks)"),
+     "no clear trend (p = –; – per week over 1 week)"),
 ])
 def test_weekly_trend_reads_as_a_sentence(trend: dict[str, object], lang: str, expected: str) -> None:
     assert fmt_value("weekly_trend", trend, lang) == expected

@@ -74,8 +74,9 @@ _PART_WORDS: dict[str, dict[str, tuple[str, str]]] = {
 _PART_ORDER = ("p50_s", "p90_s", "mean_s", "cases")
 _TREND_WORDS = {
     "en": {"increasing": "increasing", "decreasing": "decreasing", "none": "no clear trend",
-           "tail": "({p}; {slope} per week over {weeks} weeks)"},
-    "zh": {"increasing": "上升", "decreasing": "下降", "none": "无明显趋势", "tail": "（{p}；每周 {slope}，共 {weeks} 周）"},
+           "tail": "({p}; {slope} per week over {weeks} weeks)", "tail_one": "({p}; {slope} per week over 1 week)"},
+    "zh": {"increasing": "上升", "decreasing": "下降", "none": "无明显趋势", "tail": "（{p}；每周 {slope}，共 {weeks} 周）",
+           "tail_one": "（{p}；每周 {slope}，共 1 周）"},
 }
 
 
@@ -97,7 +98,8 @@ def _trend(value: dict[str, Any], lang: str) -> str:
     p_text = "p = –" if p is None else ("p < 0.001" if float(p) < 0.0005 else f"p = {float(p):.3f}")
     slope_text = "–" if slope is None else ("+" if float(slope) > 0 else "") + human_duration(float(slope))
     return (f"{words.get(str(value.get('trend')), str(value.get('trend')))} "
-            + words["tail"].format(p=p_text, slope=slope_text, weeks=fmt_value("weeks", value.get("weeks"), lang)))
+            + words["tail_one" if value.get("weeks") == 1 else "tail"].format(
+                p=p_text, slope=slope_text, weeks=fmt_value("weeks", value.get("weeks"), lang)))
 
 
 def fmt_hours(value: Any) -> str:
