@@ -247,3 +247,33 @@ def test_the_helper_threads_numbers_are_the_sequential_ones(dirty: bool, monkeyp
     pd.testing.assert_frame_equal(sequential.quarantine, threaded.quarantine, check_exact=True)
     assert pd.api.types.is_integer_dtype(threaded.frame["score"].dtype)
     assert pd.api.types.is_string_dtype(threaded.frame["note"].dtype)
+
+
+@needs_loops
+def test_a_files_columns_are_reordered_in_place_to_the_same_log(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log read from a file (the build's own frame) reorders its start times and plain number and time columns
+    in their own memory; the log is the one read from the same rows as a DataFrame (never written: gathered),
+    with the helper thread forced on a small log, with and without the compiled loops."""
+    g = generate_lending_log(200, seed=9, problems=PROBLEMS)
+    frame = g.frame.sample(frac=1, random_state=5).reset_index(drop=True)
+    n = len(frame)
+    frame["count"] = np.arange(n, dtype=np.int64) * 7 % 1000
+    frame["share"] = np.arange(n, dtype=np.float64) / 3
+    frame["small"] = (np.arange(n) % 100).astype(np.int8)
+    frame["logged"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), unit="min")  # naive times
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path, row_group_size=500)
+    before = frame.copy()
+    monkeypatch.setattr(_build, "_THREAD_MIN_ROWS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_file = flowopt.read_log(path, g.config)
+        from_frame = flowopt.read_log(frame, g.config)
+        with without_loops():
+            plain = flowopt.read_log(path, g.config)
+    pd.testing.assert_frame_equal(frame, before, check_exact=True)  # the caller's frame untouched
+    assert not (from_file.frame["_row"].diff().dropna() > 0).all()  # the rows were reordered
+    for other in (from_frame, plain):
+        pd.testing.assert_frame_equal(from_file.frame, other.frame, check_exact=True)
+    assert from_file.frame["count"].tolist() == frame["count"].iloc[from_file.frame["_row"]].tolist()

@@ -274,11 +274,43 @@ def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool)
     return _reordered(lambda: _maybe_numeric(col), rows, identity)
 
 
-def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: bool) -> pd.Series:
+def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: bool,
+               in_place: bool = False) -> pd.Series:
     """A column converted over every row in file order (``converted()``), at the event rows ``rows`` (every row,
-    in file order when ``identity``)."""
+    in file order when ``identity``). With ``in_place`` (``rows`` a permutation of every row, the column the
+    build's own: nothing else reads it) a column of plain numbers or times is reordered in its own memory."""
     col = converted()
-    return col if identity else col.iloc[rows].reset_index(drop=True)
+    if identity:
+        return col
+    values = _own_values(col) if in_place else None
+    if values is not None and len(rows) == len(values):
+        lib = loops()
+        assert lib is not None  # _own_values only gives values the compiled loops can move
+        lib.permute(values, np.ascontiguousarray(rows, dtype=np.int64))
+        return col.reset_index(drop=True)
+    return col.iloc[rows].reset_index(drop=True)
+
+
+_MOVED = frozenset(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.float64))
+
+
+def _own_values(col: pd.Series) -> np.ndarray | None:
+    """The NumPy array holding ``col``'s values, writable, when the compiled loops can move it in place (a plain
+    integer, float or datetime column in one contiguous array); else None. pandas hands out its arrays read-only
+    (copy-on-write); the build writes to a column only when the frame is its own, so it may lift that."""
+    if loops() is None or not isinstance(col.dtype, np.dtype) or col.dtype.kind not in "iufM":
+        return None
+    values: np.ndarray = col.to_numpy(copy=False)
+    if values.dtype.kind == "M":
+        values = values.view(np.int64)
+    if values.dtype not in _MOVED or not values.flags.c_contiguous:
+        return None
+    if not values.flags.writeable:
+        try:
+            values.flags.writeable = True
+        except ValueError:  # memory pandas does not own (an Arrow buffer): not ours to write
+            return None
+    return values
 
 
 def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
@@ -474,8 +506,10 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     else:  # every row, in file order (a permutation of them that is not increasing is not)
         identity = len(rows) == n and not (reordered and every_row) and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
-    extras = {c: _soon(pool, _reordered, numbers[c], rows, identity) if numbers and len(rows) == n
-              else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n) for c in extra_cols}
+    # (a frame of our own with every row in the log: plain number columns reordered in their own memory)
+    extras = {c: (_soon(pool, _reordered, numbers[c], rows, identity, every_row and owned)
+                  if numbers and len(rows) == n
+                  else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n)) for c in extra_cols}
 
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     n_act = len(act_uniques)
