@@ -78,3 +78,33 @@ def test_restored_when_reading_fails(monkeypatch: pytest.MonkeyPatch, tmp_path) 
     with pytest.raises(flowopt.errors.LogFileNotFoundError):
         flowopt.read_log(tmp_path / "missing.csv")
     assert switch(True) is True
+
+
+def test_the_parquet_read_takes_arrows_system_pool_and_restores_the_default(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool().backend_name
+    seen: list[str] = []
+    real = flowopt.io._sources._read_parquet_frame
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(pa.default_memory_pool().backend_name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flowopt.io._sources, "_read_parquet_frame", spy)
+    example = flowopt.datasets.example_log()
+    path = tmp_path / "log.parquet"
+    example.frame.to_parquet(path)
+    log = flowopt.read_log(path, example.config)
+    assert len(log) == len(example.frame)
+    assert seen == ["system"] and pa.default_memory_pool().backend_name == before
+    with _memory.arrow_system_pool():  # nested: one switch, undone by the outermost exit
+        with _memory.arrow_system_pool():
+            assert pa.default_memory_pool().backend_name == "system"
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == before
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)  # the user's own choice: left alone
+    with _memory.arrow_system_pool():
+        assert pa.default_memory_pool().backend_name == before
