@@ -277,3 +277,35 @@ def test_a_files_columns_are_reordered_in_place_to_the_same_log(tmp_path: Path,
     for other in (from_frame, plain):
         pd.testing.assert_frame_equal(from_file.frame, other.frame, check_exact=True)
     assert from_file.frame["count"].tolist() == frame["count"].iloc[from_file.frame["_row"]].tolist()
+
+
+@pytest.mark.parametrize("shape", ["one column, two fields", "no start column"])
+def test_in_place_reordering_leaves_shared_and_missing_columns_right(shape: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column two fields read (here resource and role) is reordered once, not once per field; a log without
+    start times is ordered without them. File read (in place) and DataFrame read (gathered) give one log."""
+    g = generate_lending_log(150, seed=11, problems=PROBLEMS)
+    frame = g.frame.sample(frac=1, random_state=6).reset_index(drop=True)
+    config = {**g.config, "columns": dict(g.config["columns"])}
+    if shape == "one column, two fields":
+        config["columns"]["role"] = config["columns"]["resource"]
+        # sorted categories: both fields then take the column's own codes (no recoding that would copy them)
+        frame = frame.drop(columns=["role"]).assign(resource=frame["resource"].astype(str).astype("category"))
+    else:
+        del config["columns"]["start"]
+        frame = frame.drop(columns=["start"])
+    path = tmp_path / "log.parquet"
+    frame.to_parquet(path)
+    monkeypatch.setattr(_build, "_THREAD_MIN_ROWS", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_file, from_frame = flowopt.read_log(path, config), flowopt.read_log(frame, config)
+    pd.testing.assert_frame_equal(from_file.frame, from_frame.frame, check_exact=True)
+    rows = from_file.frame["_row"].to_numpy()
+    assert not (np.diff(rows) > 0).all()  # reordered
+    if shape == "one column, two fields":
+        want = frame["resource"].astype("string").iloc[rows].tolist()
+        assert from_file.frame["resource"].astype("string").tolist() == want
+        assert from_file.frame["role"].astype("string").tolist() == want
+    else:
+        assert from_file.frame["start"].isna().all()
