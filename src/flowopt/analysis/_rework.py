@@ -83,8 +83,7 @@ def _repeats_per_case(case: np.ndarray, activity: np.ndarray, n_cases: int, n_ac
     key = case.astype(np.int64) * n_acts + activity
     if n_cases * n_acts <= 4 * len(key) + 1024:
         counts = np.bincount(key, minlength=n_cases * n_acts).reshape(n_cases, n_acts)
-        out: np.ndarray = (counts > 1).any(axis=1)
-        return out
+        return np.asarray((counts > 1).any(axis=1), dtype=bool)
     _, first, counts = np.unique(key, return_index=True, return_counts=True)
     rep = np.zeros(n_cases, dtype=bool)
     rep[case[first[counts > 1]]] = True

@@ -297,9 +297,9 @@ class Replay:
         cost = None
         if waiting_hourly is not None or service_hourly is not None:
             cost = total * (waiting_hourly or 0.0) + self.service_removed_s * self.scale / HOUR * (service_hourly or 0.0)
+        p50_change, p90_change = _pct_changes(self.before_s, self.after_s)
         return Saving(hours_per_case=round(per_case, 4), hours_total=round(total, 2),
-                      throughput_p50_change_pct=_pct(self.before_s, self.after_s, 0.5),
-                      throughput_p90_change_pct=_pct(self.before_s, self.after_s, 0.9),
+                      throughput_p50_change_pct=p50_change, throughput_p90_change_pct=p90_change,
                       hours_per_week=round(total / weeks, 2) if weeks else None,
                       cost_total=None if cost is None else round(cost, 2), currency=currency if cost is not None else None,
                       hours_per_case_low=round(float(lo), 4), hours_per_case_high=round(float(hi), 4),
@@ -311,9 +311,13 @@ def _scaled_count(k: int, scale: float) -> int:
     return k if scale == 1.0 else round(k * scale)
 
 
-def _pct(before: np.ndarray, after: np.ndarray, q: float) -> float:
-    b = float(np.quantile(before, q))
-    return 0.0 if b <= 0 else round((float(np.quantile(after, q)) - b) / b * 100.0, 2)
+def _pct_changes(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """The change of the median and of the 90th percentile, in percent of before (0 where before is 0): both
+    quantiles of each array from one partition."""
+    b50, b90 = (float(v) for v in np.quantile(before, [0.5, 0.9]))
+    a50, a90 = (float(v) for v in np.quantile(after, [0.5, 0.9]))
+    return (0.0 if b50 <= 0 else round((a50 - b50) / b50 * 100.0, 2),
+            0.0 if b90 <= 0 else round((a90 - b90) / b90 * 100.0, 2))
 
 
 def _period_days(a: CaseArrays) -> float:
