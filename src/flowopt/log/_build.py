@@ -86,15 +86,34 @@ def _clean_sorted_text(categories: pd.Index, empty_missing: bool) -> pd.Index | 
 
 def _in_order(values: np.ndarray, order: np.ndarray, *, in_place: bool) -> np.ndarray:
     """``values[order]``: written over ``values`` itself when ``in_place`` (``order`` is a permutation of every
-    row and nothing else reads ``values``) and the compiled loops can (a writable contiguous int64 array): no new
-    array, and only the rows that move are written."""
+    row and nothing else reads ``values``: an array of the build's own frame) and the compiled loops can move
+    it (:func:`_movable`): no new array, and only the rows that move are written."""
     lib = loops()
-    if (in_place and lib is not None and values.dtype == np.int64 and values.flags.writeable
-            and values.flags.c_contiguous and order.dtype == np.int64 and len(order) == len(values)):
-        lib.permute(values, np.ascontiguousarray(order))
+    own = _movable(values) if in_place and lib is not None and len(order) == len(values) else None
+    if own is not None and lib is not None:
+        lib.permute(own, np.ascontiguousarray(order, dtype=np.int64))
         return values
     out: np.ndarray = values[order]
     return out
+
+
+_MOVED = frozenset(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.float64))
+
+
+def _movable(values: np.ndarray) -> np.ndarray | None:
+    """``values`` (its int64 view, for times), writable, when the compiled loops can move it in place: one
+    contiguous array of a type they take; else None. pandas hands out its arrays read-only (copy-on-write); the
+    build writes only to the arrays of its own frame, so it may lift that where NumPy lets it."""
+    if values.dtype.kind == "M":
+        values = values.view(np.int64)
+    if values.dtype not in _MOVED or not values.flags.c_contiguous:
+        return None
+    if not values.flags.writeable:
+        try:
+            values.flags.writeable = True
+        except ValueError:  # memory NumPy may not write (an Arrow buffer, say): not ours to write
+            return None
+    return values
 
 
 def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
@@ -282,35 +301,9 @@ def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: b
     col = converted()
     if identity:
         return col
-    values = _own_values(col) if in_place else None
-    if values is not None and len(rows) == len(values):
-        lib = loops()
-        assert lib is not None  # _own_values only gives values the compiled loops can move
-        lib.permute(values, np.ascontiguousarray(rows, dtype=np.int64))
-        return col.reset_index(drop=True)
+    if in_place and isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM":  # plain numbers or times
+        return pd.Series(_in_order(col.to_numpy(copy=False), rows, in_place=True), name=col.name, copy=False)
     return col.iloc[rows].reset_index(drop=True)
-
-
-_MOVED = frozenset(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.float64))
-
-
-def _own_values(col: pd.Series) -> np.ndarray | None:
-    """The NumPy array holding ``col``'s values, writable, when the compiled loops can move it in place (a plain
-    integer, float or datetime column in one contiguous array); else None. pandas hands out its arrays read-only
-    (copy-on-write); the build writes to a column only when the frame is its own, so it may lift that."""
-    if loops() is None or not isinstance(col.dtype, np.dtype) or col.dtype.kind not in "iufM":
-        return None
-    values: np.ndarray = col.to_numpy(copy=False)
-    if values.dtype.kind == "M":
-        values = values.view(np.int64)
-    if values.dtype not in _MOVED or not values.flags.c_contiguous:
-        return None
-    if not values.flags.writeable:
-        try:
-            values.flags.writeable = True
-        except ValueError:  # memory pandas does not own (an Arrow buffer): not ours to write
-            return None
-    return values
 
 
 def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
