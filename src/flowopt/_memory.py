@@ -19,7 +19,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import ParamSpec, TypeVar
 
 __all__ = ["arrow_system_pool", "small_pages", "with_small_pages"]
@@ -27,25 +27,66 @@ __all__ = ["arrow_system_pool", "small_pages", "with_small_pages"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_lock = threading.Lock()
-_depth = 0
-_saved = True
+
+class _Override:
+    """A process-wide setting changed while any caller is inside :meth:`scope` and restored when the last one
+    leaves (nested and concurrent scopes share one change). ``apply()`` makes the change and returns how to undo
+    it, or None when there is nothing to change; nothing is changed while the environment variable ``env`` is
+    set (the user's own choice)."""
+
+    def __init__(self, env: str, apply: Callable[[], Callable[[], object] | None]) -> None:
+        self._env, self._apply = env, apply
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._undo: Callable[[], object] | None = None
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        if self._env in os.environ:
+            yield
+            return
+        with self._lock:
+            if self._depth == 0:
+                self._undo = self._apply()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._undo is not None:
+                    self._undo()
+                    self._undo = None
 
 
-def _switch() -> Callable[[bool], bool] | None:
-    """NumPy's huge-page switch (it returns the previous setting), or None to leave things as they are."""
-    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:  # the user's own choice
-        return None
+def _pages_off() -> Callable[[], object] | None:
+    """NumPy's huge-page advice off (NumPy's own switch, which returns the previous setting) and how to put it
+    back; None where this NumPy has no such switch."""
     try:
         from numpy._core import multiarray
     except ImportError:  # pragma: no cover - NumPy 1.x keeps it in numpy.core
         return None
     switch = getattr(multiarray, "_set_madvise_hugepage", None)
-    return switch if callable(switch) else None
+    if not callable(switch):
+        return None
+    before = bool(switch(False))
+    return lambda: switch(before)
 
 
-@contextmanager
-def small_pages() -> Iterator[None]:
+def _system_pool() -> Callable[[], object]:
+    """The C allocator as Arrow's default pool, and how to put the previous default back."""
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    return lambda: pa.set_memory_pool(before)
+
+
+_PAGES = _Override("NUMPY_MADVISE_HUGEPAGE", _pages_off)
+_POOL = _Override("ARROW_DEFAULT_MEMORY_POOL", _system_pool)
+
+
+def small_pages() -> AbstractContextManager[None]:
     """NumPy's arrays on ordinary pages inside the ``with`` block (see the module's documentation).
 
     Examples
@@ -55,31 +96,10 @@ def small_pages() -> Iterator[None]:
     ...     int(np.ones(1_000_000).sum())
     1000000
     """
-    global _depth, _saved
-    switch = _switch()
-    if switch is None:
-        yield
-        return
-    with _lock:
-        if _depth == 0:
-            _saved = bool(switch(False))
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                switch(_saved)
+    return _PAGES.scope()
 
 
-_pool_lock = threading.Lock()
-_pool_depth = 0
-_pool_saved: object = None
-
-
-@contextmanager
-def arrow_system_pool() -> Iterator[None]:
+def arrow_system_pool() -> AbstractContextManager[None]:
     """Arrow's allocations inside the ``with`` block from the C allocator (``pyarrow.system_memory_pool()``)
     instead of Arrow's default pool; the default is restored on exit (nested and concurrent calls share one
     switch; each buffer is freed by the pool that made it, whatever the default is by then).
@@ -98,24 +118,7 @@ def arrow_system_pool() -> Iterator[None]:
     ...     len(pa.array(range(3)))
     3
     """
-    global _pool_depth, _pool_saved
-    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
-        yield
-        return
-    import pyarrow as pa
-
-    with _pool_lock:
-        if _pool_depth == 0:
-            _pool_saved = pa.default_memory_pool()
-            pa.set_memory_pool(pa.system_memory_pool())
-        _pool_depth += 1
-    try:
-        yield
-    finally:
-        with _pool_lock:
-            _pool_depth -= 1
-            if _pool_depth == 0:
-                pa.set_memory_pool(_pool_saved)
+    return _POOL.scope()
 
 
 def with_small_pages(fn: Callable[P, R]) -> Callable[P, R]:
