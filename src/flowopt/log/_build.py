@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from flowopt._compiled import loops
 from flowopt._sorting import compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
-from flowopt.io._csv import code_dtype, known_categories_dtype
+from flowopt.io._csv import _THREAD_MIN_ROWS, code_dtype, known_categories_dtype  # one size rule for threads
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
 from flowopt.log._stages import classify_activities
@@ -27,7 +27,6 @@ __all__ = ["build_clean_log", "build_log"]
 _R = list(QuarantineReason)
 _CODE = {r: i + 1 for i, r in enumerate(_R)}
 T = TypeVar("T")
-_THREAD_MIN_ROWS = 200_000  # below this, starting a thread costs more than it saves
 
 
 def _factor_text(col: pd.Series, owned: bool = False, empty_missing: bool = True) -> tuple[np.ndarray, np.ndarray]:
