@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowopt._memory import with_small_pages
 from flowopt.analysis import DETECTORS, Findings, jsonable
 from flowopt.analysis._signoff_steps import signoff_steps
 from flowopt.analysis._signoffs import _shared_context
@@ -119,7 +118,6 @@ def _merge(base: Config, override: Config) -> Config:
     return dataclasses.replace(base, **changes)
 
 
-@with_small_pages
 def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Analysis:
     """Run the whole analysis: graph, stage view, variants, KPIs, every detector, suggestions.
 

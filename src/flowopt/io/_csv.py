@@ -50,11 +50,6 @@ def _block_size(path: Path) -> int:
     return int(min(_BLOCK, max(_BLOCK_MIN, size // _BLOCKS)))
 
 
-# Arrow's CSV reader copies the file block by block into fresh 16 MB buffers and frees each once parsed; the C
-# allocator (glibc malloc) hands the freed memory to the next block, where Arrow's default pool (mimalloc) returns
-# it to the system and the next block touches new pages, slow on machines where that is slow. 10M-row CSV:
-# read_log 3.17-3.68 s against 3.80-4.19 s (alternating fresh processes), peak 2.4 GB against 2.2 GB.
-_POOL = pa.system_memory_pool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,11 +228,10 @@ def _read_all(p: Path, compressed: bool, enc: str, encoding: str | None, delim: 
         parse = pacsv.ParseOptions(delimiter=delim, newlines_in_values=newlines, invalid_row_handler=on_invalid)
         if recoded is not None:
             return pacsv.read_csv(io.BytesIO(recoded), read_options=read_options, parse_options=parse,
-                                  convert_options=convert, memory_pool=_POOL())
+                                  convert_options=convert)
         source: Any = gzip.open(p, "rb") if compressed else str(p)  # noqa: SIM115 - closed below
         try:
-            return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert,
-                                  memory_pool=_POOL())
+            return pacsv.read_csv(source, read_options=read_options, parse_options=parse, convert_options=convert)
         finally:
             if compressed:
                 source.close()
@@ -395,7 +389,7 @@ def read_csv_typed(path: str | os.PathLike[str], pick: Callable[[list[str]], tup
     source: Any = gzip.open(sniffed.path, "rb") if sniffed.compressed else str(sniffed.path)  # noqa: SIM115
     try:
         table = pacsv.read_csv(source, read_options=read_opts, parse_options=parse,
-                               convert_options=_convert(types), memory_pool=_POOL())
+                               convert_options=_convert(types))
     except (pa.ArrowException, OSError, EOFError, zlib.error, UnicodeError):
         return None
     finally:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from flowopt._memory import arrow_system_pool
 from flowopt.errors import EmptyLogError, LogFileNotFoundError, LogReadError, UnsupportedFormatError
 from flowopt.io._csv import arrow_to_frame, nanoseconds_soon, read_csv_frame, read_csv_typed, with_columns
 from flowopt.options import ReadConfig
@@ -136,11 +135,6 @@ def read_raw_typed(source: Any, read: ReadConfig,
 
 
 def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str]] | None = None) -> pd.DataFrame:
-    with arrow_system_pool():  # the decoded columns' memory then serves the build's arrays (see there)
-        return _read_parquet_frame(path, time_columns)
-
-
-def _read_parquet_frame(path: Path, time_columns: Callable[[list[str]], Collection[str]] | None) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 
-from flowopt._memory import with_small_pages
 from flowopt.errors import FlowoptError
 from flowopt.io import detect_columns, read_raw, read_raw_typed
 from flowopt.log._build import build_clean_log, build_log
@@ -18,7 +17,6 @@ from flowopt.options import Config, load_config
 __all__ = ["read_log"]
 
 
-@with_small_pages
 def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
              config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> EventLog:
     """Read an event log into flowopt's canonical form, quarantining (never dropping) bad rows.
