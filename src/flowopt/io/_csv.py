@@ -50,8 +50,6 @@ def _block_size(path: Path) -> int:
     return int(min(_BLOCK, max(_BLOCK_MIN, size // _BLOCKS)))
 
 
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RawTable:
     """A file's rows as read: the good ones in ``frame``, the unparseable ones in ``malformed``."""
