@@ -35,7 +35,7 @@ def test_parquet_file_route_reads_what_read_table_reads(tmp_path: Path, name: st
     folder.mkdir()
     path = folder / f"{name}.parquet"
     frame.to_parquet(path, row_group_size=row_group_size)
-    ours, theirs = _read_parquet_file(path), pq.read_table(path)
+    (ours, _), theirs = _read_parquet_file(path), pq.read_table(path)
     assert ours.equals(theirs) and ours.schema.equals(theirs.schema, check_metadata=True)
     a = ours.to_pandas(split_blocks=True, self_destruct=True)
     b = theirs.to_pandas(split_blocks=True, self_destruct=True)
@@ -149,8 +149,8 @@ def test_parquet_time_columns_come_as_nanoseconds_with_the_same_values(tmp_path:
     path = tmp_path / "log.parquet"
     pq.write_table(t, path, row_group_size=64)  # several row groups: read in two halves
     asked = ["start", "end", "zoned", "far", "case_id"]
-    ours = _read_parquet(path, lambda names: asked)
-    plain = _read_parquet(path)
+    ours, _ = _read_parquet(path, lambda names: asked)
+    plain, _ = _read_parquet(path)
     assert list(ours.columns) == list(plain.columns) == t.column_names
     for c in ("start", "end"):
         assert ours[c].dtype == pd.DatetimeTZDtype("ns", "UTC")

@@ -29,6 +29,9 @@ class RawSource:
     kind: str  # csv | parquet | xes | dataframe | pm4py
     malformed: pd.DataFrame | None = None
     text_columns: pd.DataFrame | None = None  # typed reads: no rows, each column with the text read's dtype
+    # columns the source holds as text but read as categoricals: the dtype each has when read as text (the
+    # quarantine shows a row's values with it)
+    text_dtypes: dict[str, Any] | None = None
 
 
 def _kind_from_bytes(path: Path) -> str | None:
@@ -64,12 +67,16 @@ def _kind(path: Path) -> str:
 
 
 def read_raw(source: Any, read: ReadConfig,
-             time_columns: Callable[[list[str]], Collection[str]] | None = None) -> RawSource:
+             time_columns: Callable[[list[str]], Collection[str]] | None = None,
+             category_columns: Callable[[list[str]], Collection[str]] | None = None) -> RawSource:
     """Read ``source`` (a path, a DataFrame or a pm4py log object) into raw rows.
 
     ``time_columns(column names)`` names the columns the log will read as timestamps: a Parquet file's
     timestamp columns among them are converted to nanoseconds straight from Arrow's buffers (the unit the log
-    keeps), instead of first to a pandas array in the file's own unit. The values are the same either way.
+    keeps), instead of first to a pandas array in the file's own unit. ``category_columns(column names)`` names
+    the columns the log will code as categories (case, activity, resource...): a Parquet file's plain text
+    columns among them are decoded straight into dictionaries from the file's dictionary pages, and arrive as
+    categoricals instead of one string per row. The values are the same either way.
 
     Raises
     ------
@@ -101,7 +108,8 @@ def read_raw(source: Any, read: ReadConfig,
         table = read_csv_frame(path, delimiter=read.delimiter, encoding=read.encoding)
         return RawSource(frame=table.frame, name=str(path), kind="csv", malformed=table.malformed)
     if kind == "parquet":
-        return RawSource(frame=_read_parquet(path, time_columns), name=str(path), kind="parquet")
+        frame, text_dtypes = _read_parquet(path, time_columns, category_columns)
+        return RawSource(frame=frame, name=str(path), kind="parquet", text_dtypes=text_dtypes or None)
     from flowopt.io._xes import read_xes_frame
 
     frame = read_xes_frame(path)
@@ -134,14 +142,19 @@ def read_raw_typed(source: Any, read: ReadConfig,
                      text_columns=table.text_columns)
 
 
-def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str]] | None = None) -> pd.DataFrame:
+def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str]] | None = None,
+                  category_columns: Callable[[list[str]], Collection[str]] | None = None,
+                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The file's rows, and the dtype each text column read as categoricals has when read as text."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    text_types: dict[str, Any] = {}
     try:
-        table = _read_parquet_file(path)
+        table, text_types = _read_parquet_file(path, category_columns)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
         table = None  # read_table below raises the error users know, or reads what this route could not
+        text_types = {}
     try:
         if table is None:
             table = pq.read_table(path, memory_map=True)
@@ -157,35 +170,55 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
     rest = table.drop_columns(list(ns)) if ns else table
     del table  # so that converting ``rest`` can release its columns' buffers one by one
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
-    return with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
+    frame = with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
+    # the dtype a text column gets when converted as text (what the quarantine shows)
+    text_dtypes = {c: arrow_to_frame(pa.table({c: pa.array([], type=t)}))[c].dtype for c, t in text_types.items()}
+    return frame, text_dtypes
 
 
-def _read_parquet_file(path: Path) -> Any:
-    """``pyarrow.parquet.read_table(path)`` for one local file, without the dataset machinery.
+def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Collection[str]] | None = None,
+                       ) -> tuple[Any, dict[str, Any]]:
+    """``pyarrow.parquet.read_table(path)`` for one local file, without the dataset machinery, and the Arrow
+    type of each text column it read as dictionaries.
 
     The same reader and options ``read_table`` itself falls back to when ``pyarrow.dataset`` is missing
     (so the same table), but the dataset route's first call in a process costs about half a second on top
     of the read. The file is memory-mapped, as Polars does by default: its pages are decoded straight from
     the operating system's file cache instead of first being copied into fresh buffers of the file's size
     (10M events: 1.1 s instead of 1.6-1.9 s for the read alone, benchmarks/README.md run 44).
+
+    Plain text columns named by ``category_columns(column names)`` are read as dictionaries (``read_dictionary``):
+    Arrow then keeps each row group's dictionary page as it is and reads the indices, instead of making one
+    string per row that the log would hash again (a 10M-event file written by DuckDB: ``read_log`` 2.2-2.5 s
+    instead of 3.9-4.1 s, peak 1.6-1.8 GB instead of 2.4 GB; benchmarks/README.md, "Parquet with text ids").
+    Each chunk has its own dictionary; the values are the same.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path, pre_buffer=True, memory_map=True) as pf:
         groups = pf.metadata.num_row_groups
-        if groups < 2:
-            return pf.read(use_threads=True, use_pandas_metadata=False)
+        schema = pf.schema_arrow
+    wanted = set(category_columns(list(schema.names))) if category_columns is not None else set()
+    as_dictionary = [f.name for f in schema if f.name in wanted and (pa.types.is_string(f.type)
+                                                                      or pa.types.is_large_string(f.type))]
+    if len(set(schema.names)) != len(schema.names):
+        as_dictionary = []  # a name twice: which column is meant is unclear, read both as they are
+    text_types = {name: schema.field(name).type for name in as_dictionary}
+    if groups < 2:
+        with pq.ParquetFile(path, pre_buffer=True, memory_map=True, read_dictionary=as_dictionary or None) as pf:
+            return pf.read(use_threads=True, use_pandas_metadata=False), text_types
     # Arrow decodes a column's row groups one after the other: a large text column (case ids) then holds up
     # the read. Two halves of the row groups read side by side, each from its own handle, give the same
     # table (the same rows and chunks per row group; dictionaries stay per chunk, as in one read).
     halves = [list(range(groups // 2)), list(range(groups // 2, groups))]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return pa.concat_tables(list(pool.map(lambda rows: _read_row_groups(path, rows), halves)))
+        tables = list(pool.map(lambda rows: _read_row_groups(path, rows, as_dictionary), halves))
+    return pa.concat_tables(tables), text_types
 
 
-def _read_row_groups(path: Path, groups: list[int]) -> Any:
+def _read_row_groups(path: Path, groups: list[int], as_dictionary: list[str]) -> Any:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path, pre_buffer=True, memory_map=True) as pf:
+    with pq.ParquetFile(path, pre_buffer=True, memory_map=True, read_dictionary=as_dictionary or None) as pf:
         return pf.read_row_groups(groups, use_threads=True, use_pandas_metadata=False)

@@ -236,7 +236,8 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
 
 
 def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
-              malformed: pd.DataFrame | None = None, owned: bool = False) -> EventLog:
+              malformed: pd.DataFrame | None = None, owned: bool = False,
+              text_dtypes: Mapping[str, Any] | None = None) -> EventLog:
     """Build the canonical log from ``raw`` rows (as read, original columns).
 
     Every row of ``raw`` ends up either in an event or in the quarantine with its reason; rows the
@@ -249,8 +250,12 @@ def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, 
 
     ``owned``: ``raw`` was built by a reader for this call and is dropped after it, so the log may keep its
     arrays instead of copies (a caller's DataFrame is never owned: the log must not change when it does).
+
+    ``text_dtypes``: columns of ``raw`` the reader turned from text into categoricals, with the dtype each has
+    when read as text; the quarantine shows its rows' values in that dtype, as read from the source.
     """
-    log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None, owned=owned)
+    log = _with_pool(raw, mapping, config, source=source, malformed=malformed, text_columns=None, owned=owned,
+                     text_dtypes=text_dtypes)
     assert log is not None  # only a clean build gives up
     return log
 
@@ -264,7 +269,8 @@ def build_clean_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Confi
     columns). When this returns a log, it is the log :func:`build_log` builds from the text read. ``raw`` is
     owned (see :func:`build_log`): the typed read built it for this call.
     """
-    return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns, owned=True)
+    return _with_pool(raw, mapping, config, source=source, malformed=None, text_columns=text_columns, owned=True,
+                      text_dtypes=None)
 
 
 class _NotClean(Exception):
@@ -272,11 +278,12 @@ class _NotClean(Exception):
 
 
 def _with_pool(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
-               malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None, owned: bool) -> EventLog | None:
+               malformed: pd.DataFrame | None, text_columns: pd.DataFrame | None, owned: bool,
+               text_dtypes: Mapping[str, Any] | None) -> EventLog | None:
     pool = ThreadPoolExecutor(max_workers=1) if len(raw) >= _THREAD_MIN_ROWS else None
     try:
         return _build_log(raw, mapping, config, source=source, malformed=malformed, pool=pool,
-                          text_columns=text_columns, owned=owned)
+                          text_columns=text_columns, owned=owned, text_dtypes=text_dtypes)
     except _NotClean:
         return None
     finally:
@@ -314,7 +321,8 @@ def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> 
 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
                malformed: pd.DataFrame | None, pool: ThreadPoolExecutor | None,
-               text_columns: pd.DataFrame | None, owned: bool) -> EventLog | None:
+               text_columns: pd.DataFrame | None, owned: bool,
+               text_dtypes: Mapping[str, Any] | None = None) -> EventLog | None:
     """The log; None when ``text_columns`` is given (a clean build) and some row would be quarantined."""
     n = len(raw)
     raw = raw.reset_index(drop=True)
@@ -452,7 +460,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     if text_columns is not None and (reason.any() or (malformed is not None and len(malformed))):
         return None
-    quarantine = _quarantine_frame(raw if text_columns is None else text_columns, reason, detail, malformed)
+    quarantine = _quarantine_frame(raw if text_columns is None else text_columns, reason, detail, malformed,
+                                   text_dtypes)
     rows_in = n + (0 if malformed is None else len(malformed))
 
     if n_rows == 0:
@@ -542,9 +551,11 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
 
 def _quarantine_frame(raw: pd.DataFrame, reason: np.ndarray, detail: np.ndarray,
-                      malformed: pd.DataFrame | None) -> pd.DataFrame:
+                      malformed: pd.DataFrame | None, text_dtypes: Mapping[str, Any] | None = None) -> pd.DataFrame:
     bad = np.flatnonzero(reason > 0)
     q = raw.iloc[bad].copy() if len(bad) else raw.iloc[:0].copy()
+    for column, dtype in (text_dtypes or {}).items():  # read as categoricals, shown as the source's text
+        q[column] = q[column].astype(dtype)
     q.insert(0, "row", _data_row_numbers(len(raw), malformed)[bad] if len(bad) else np.zeros(0, dtype=np.int64))
     q["reason"] = [_R[c - 1].value for c in reason[bad]]
     q["detail"] = detail[bad].astype(str)

@@ -61,13 +61,14 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
     typed = _read_typed(source, cfg)
     if typed is not None:
         return typed
-    raw = read_raw(source, cfg.read, lambda names: _time_columns(names, cfg))
+    raw = read_raw(source, cfg.read, lambda names: _time_columns(names, cfg),
+                   lambda names: _category_columns(names, cfg))
     mapping = detect_columns(list(map(str, raw.frame.columns)), cfg.columns, source=raw.name)
     frame = raw.frame
     if raw.kind in ("dataframe", "pm4py"):
         frame = frame.rename(columns=str)  # a renamed view; the caller's frame is never modified
     return build_log(frame, mapping, cfg, source=raw.name, malformed=raw.malformed,
-                     owned=raw.kind not in ("dataframe", "pm4py"))
+                     owned=raw.kind not in ("dataframe", "pm4py"), text_dtypes=raw.text_dtypes)
 
 
 _CATEGORY_FIELDS = ("case", "activity", "resource", "role", "outcome")
@@ -76,11 +77,23 @@ _TIME_FIELDS = ("start", "end", "timestamp")
 
 def _time_columns(names: list[str], cfg: Config) -> list[str]:
     """The columns among ``names`` the log reads as timestamps (none when the mapping cannot be detected)."""
+    return _fields(names, cfg, _TIME_FIELDS)
+
+
+def _category_columns(names: list[str], cfg: Config) -> list[str]:
+    """The columns among ``names`` the log codes as categories (none when the mapping cannot be detected), but
+    none that is also a time column."""
+    categories = _fields(names, cfg, _CATEGORY_FIELDS)
+    times = set(_fields(names, cfg, _TIME_FIELDS))
+    return [c for c in categories if c not in times]
+
+
+def _fields(names: list[str], cfg: Config, fields: tuple[str, ...]) -> list[str]:
     try:
         mapping = detect_columns(names, cfg.columns, source="")
     except FlowoptError:
         return []
-    return [mapping[f] for f in _TIME_FIELDS if f in mapping]
+    return [mapping[f] for f in fields if f in mapping]
 
 
 def _read_typed(source: Any, cfg: Config) -> EventLog | None:
