@@ -73,8 +73,28 @@ def test_every_reader_reads_every_row(harness: tuple[Any, dict[str, str]]) -> No
     tasks, paths = harness
     rows = pq.read_metadata(paths["parquet"]).num_rows
     names = ["csv_flowopt", "csv_canonical", "csv_pyarrow", "parquet_flowopt", "parquet_canonical",
-             "parquet_pyarrow"] + (["csv_pandas_pm4py"] if _HAS_PM4PY else [])
+             "parquet_pyarrow", "textparquet_flowopt", "textparquet_pyarrow"] \
+        + (["csv_pandas_pm4py"] if _HAS_PM4PY else [])
     if importlib.util.find_spec("polars") is not None:  # an anchor pip-installed by hand, not a dependency
-        names.append("parquet_polars")
+        names += ["parquet_polars", "textparquet_polars"]
     for name in names:
         assert _run(tasks, name, paths) == rows, name
+
+
+def test_the_text_parquet_holds_the_same_rows_with_plain_text_ids(harness: tuple[Any, dict[str, str]]) -> None:
+    """The "ids as plain text" rows read the same log from a file whose id columns are plain strings."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import flowopt
+
+    tasks, paths = harness
+    schema = pq.read_schema(paths["parquet_text"])
+    assert schema.field("case_id").type == pa.string() and schema.metadata is None
+    assert pa.types.is_dictionary(pq.read_schema(paths["parquet"]).field("case_id").type)
+    cfg = tasks._config(paths)
+    text, typed = flowopt.read_log(paths["parquet_text"], cfg).frame, flowopt.read_log(paths["parquet"], cfg).frame
+    assert isinstance(typed["channel"].dtype, pd.CategoricalDtype)  # an extra column: kept as the file has it
+    typed["channel"] = typed["channel"].astype(text["channel"].dtype)
+    pd.testing.assert_frame_equal(text, typed, check_exact=True)
