@@ -136,3 +136,28 @@ def test_any_text_values_give_the_text_read_log(rows: list[tuple], row_group_siz
             pd.testing.assert_frame_equal(other.value.failure_cases, exc.failure_cases, check_exact=True)
             return
     _assert_same(fast, text)
+
+
+def test_large_strings_and_columns_with_no_value_give_the_text_read_log(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case ids as ``large_string``, a resource column with no value at all, a role column of Arrow's null type."""
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    n = 50
+    table = pa.table({
+        "case_id": pa.array([f"c{i % 7}" for i in range(n)], pa.large_string()),
+        "activity": pa.array([["a", "审批-驳回", None][i % 3] for i in range(n)], pa.string()),
+        "resource": pa.array([None] * n, pa.string()),
+        "role": pa.array([None] * n, pa.null()),
+        "start": pa.array([base + pd.Timedelta(hours=i) for i in range(n)]),
+        "end": pa.array([base + pd.Timedelta(hours=i + 1) for i in range(n)]),
+    })
+    path = tmp_path / "edge.parquet"
+    pq.write_table(table, path, row_group_size=10)
+    config = {"columns": {"case": "case_id", "activity": "activity", "start": "start", "end": "end",
+                          "resource": "resource", "role": "role"}}
+    frame, text_dtypes = _read_parquet(path, None, lambda names: ["case_id", "activity", "resource", "role"])
+    assert set(text_dtypes) == {"case_id", "activity", "resource"}  # the null-typed column is not text
+    assert isinstance(frame["case_id"].dtype, pd.CategoricalDtype)
+    fast, text = _both(path, config, monkeypatch)
+    _assert_same(fast, text)
+    assert len(fast.quarantine) == 16 and len(fast.frame) == 34
