@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowopt.log._build import _maybe_numeric
+from flowopt.log._build import _in_order, _maybe_numeric, _scattered, _sorted_factorize
 
 VALUES = ["1", "2.5", "-3", "+5", "0012", "1e5", "5.", ".5", "0x10", "0X1", "nan", "NaN", "inf", "1e500", " 5", "1_000",
           "١٢", "abc", "", "9223372036854775808", "-0"]
@@ -39,3 +39,59 @@ def test_the_quick_look_does_not_depend_on_the_order() -> None:
             for o in (order, np.argsort(order)):
                 _same(_maybe_numeric(col).iloc[o].reset_index(drop=True),
                       _maybe_numeric(col.iloc[o].reset_index(drop=True)))
+
+
+_TEXTS = st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["a", "a ", "", "É", "审批-驳回", "\U0001F600", "\x00"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(_TEXTS, max_size=40))
+def test_sorted_factorize_is_pandas_sorted_factorize(texts: list[str | None]) -> None:
+    """Arrow's dense ranks give pandas' sorted codes and texts (forced on small inputs here)."""
+    import flowopt.log._build as build
+
+    values = np.array(texts, dtype=object)
+    want_codes, want_uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
+    old = build._ARROW_SORT_MIN
+    build._ARROW_SORT_MIN = 0
+    try:
+        codes, uniq = _sorted_factorize(values)
+    finally:
+        build._ARROW_SORT_MIN = old
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniq) == list(want_uniq) and all(type(u) is str for u in uniq)
+
+
+def test_sorted_factorize_of_many_texts_and_a_lone_surrogate() -> None:
+    rng = np.random.default_rng(5)
+    values = np.array([f"c{x}" for x in rng.integers(0, 30_000, 50_000)] + [None, " c1", "审批"], dtype=object)
+    want_codes, want_uniq = pd.factorize(values, sort=True, use_na_sentinel=True)
+    codes, uniq = _sorted_factorize(values)  # Arrow's route (50k texts)
+    assert codes.tolist() == want_codes.tolist() and list(uniq) == list(want_uniq)
+    odd = np.array(["b", "a\udcff"] * 6_000, dtype=object)  # UTF-8 cannot hold it: pandas sorts it
+    want_codes, want_uniq = pd.factorize(odd, sort=True, use_na_sentinel=True)
+    codes, uniq = _sorted_factorize(odd)
+    assert codes.tolist() == want_codes.tolist() and list(uniq) == list(want_uniq)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 3_000), swaps=st.integers(0, 50), shuffled=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_in_order_is_a_gather_whether_in_place_or_not(n: int, swaps: int, shuffled: bool, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n) if shuffled else np.arange(n)
+    for _ in range(swaps if n > 1 else 0):  # a nearly ordered permutation: a few rows swapped
+        i, j = rng.integers(0, n, 2)
+        order[[i, j]] = order[[j, i]]
+    values = rng.integers(-10**15, 10**15, n).astype("datetime64[ns]")
+    want = values[order]
+    got = _in_order(values.copy(), order, in_place=True)
+    assert (got.view(np.int64) == want.view(np.int64)).all()
+
+
+def test_scattered_tells_a_shuffled_order_from_a_nearly_ordered_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 100_000
+    assert _scattered(rng.permutation(n))
+    near = np.arange(n)
+    near[::500] = near[::500][::-1]  # one row in 500 moved
+    assert not _scattered(near) and not _scattered(np.arange(n)) and not _scattered(np.arange(1))
