@@ -12,14 +12,15 @@ SEED = 20260401
 
 
 def dataset(n_events: int) -> dict[str, str]:
-    """Paths (``parquet``, ``parquet_text``, ``csv``, ``config``) of a generated log of about ``n_events``
-    events, built once.
+    """Paths (``parquet``, ``parquet_text``, ``parquet_time``, ``csv``, ``config``) of a generated log of about
+    ``n_events`` events, built once.
 
     The log comes from :func:`flowopt.datasets._generator.generate_lending_log` with every problem injected,
     so the findings have something to find. ``parquet`` keeps the categoricals and UTC timestamps (as pandas
     writes them); ``parquet_text`` holds the id columns as plain strings instead (as Spark, DuckDB or pyarrow
-    write them from strings; the writer still dictionary-encodes the pages); the CSV holds the same rows as
-    text (ISO 8601 timestamps with ``Z``).
+    write them from strings; the writer still dictionary-encodes the pages); ``parquet_time`` is that file with
+    the rows in time order (by end, then case and activity), cases interleaved as a system exports them; the CSV
+    holds the same rows as text (ISO 8601 timestamps with ``Z``).
     """
     CACHE.mkdir(parents=True, exist_ok=True)
     stem = CACHE / f"lending_{n_events}"
@@ -32,6 +33,14 @@ def dataset(n_events: int) -> dict[str, str]:
 
         pq.write_table(_plain(pq.read_table(paths["parquet"])), paths["parquet_text"] + ".tmp")
         Path(paths["parquet_text"] + ".tmp").replace(paths["parquet_text"])
+    paths["parquet_time"] = f"{stem}.time.parquet"
+    if not Path(paths["parquet_time"]).exists():  # the same rows in time order, as a system exports them
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(paths["parquet_text"])
+        table = table.sort_by([("end", "ascending"), ("case_id", "ascending"), ("activity", "ascending")])
+        pq.write_table(table, paths["parquet_time"] + ".tmp")
+        Path(paths["parquet_time"] + ".tmp").replace(paths["parquet_time"])
     return paths
 
 

@@ -268,12 +268,14 @@ TASKS: dict[str, tuple[Callable[[dict[str, str]], Any], Callable[[Any], Any]]] =
     "textparquet_flowopt": (lambda p: p, lambda p: _read_flowopt(p, "parquet_text")),
     "textparquet_pyarrow": (lambda p: p["parquet_text"], _read_pyarrow_parquet),
     "textparquet_polars": (lambda p: p["parquet_text"], _read_polars),
+    "timeparquet_flowopt": (lambda p: p, lambda p: _read_flowopt(p, "parquet_time")),
+    "timeparquet_polars": (lambda p: p["parquet_time"], _read_polars),
 }
 
 
 _PRELOAD: dict[str, tuple[str, ...]] = {
     "flowopt": ("flowopt",), "analyze": ("flowopt",), "pm4py": ("pm4py", "pandas"), "duckdb": ("duckdb",),
-    "csv": ("pyarrow.csv", "pandas"), "parquet": ("pyarrow.parquet",), "textparquet": ("pyarrow.parquet",), "polars": ("polars",),
+    "csv": ("pyarrow.csv", "pandas"), "parquet": ("pyarrow.parquet",), "textparquet": ("pyarrow.parquet",), "timeparquet": ("pyarrow.parquet",), "polars": ("polars",),
     "canonical": ("pyarrow.csv", "pyarrow.parquet", "pyarrow.compute", "pandas"),
 }
 

@@ -73,10 +73,10 @@ def test_every_reader_reads_every_row(harness: tuple[Any, dict[str, str]]) -> No
     tasks, paths = harness
     rows = pq.read_metadata(paths["parquet"]).num_rows
     names = ["csv_flowopt", "csv_canonical", "csv_pyarrow", "parquet_flowopt", "parquet_canonical",
-             "parquet_pyarrow", "textparquet_flowopt", "textparquet_pyarrow"] \
+             "parquet_pyarrow", "textparquet_flowopt", "textparquet_pyarrow", "timeparquet_flowopt"] \
         + (["csv_pandas_pm4py"] if _HAS_PM4PY else [])
     if importlib.util.find_spec("polars") is not None:  # an anchor pip-installed by hand, not a dependency
-        names += ["parquet_polars", "textparquet_polars"]
+        names += ["parquet_polars", "textparquet_polars", "timeparquet_polars"]
     for name in names:
         assert _run(tasks, name, paths) == rows, name
 
@@ -98,3 +98,23 @@ def test_the_text_parquet_holds_the_same_rows_with_plain_text_ids(harness: tuple
     assert isinstance(typed["channel"].dtype, pd.CategoricalDtype)  # an extra column: kept as the file has it
     typed["channel"] = typed["channel"].astype(text["channel"].dtype)
     pd.testing.assert_frame_equal(text, typed, check_exact=True)
+
+
+def test_the_time_ordered_parquet_holds_the_same_events_with_cases_interleaved(
+        harness: tuple[Any, dict[str, str]]) -> None:
+    import pyarrow.parquet as pq
+
+    import flowopt
+
+    tasks, paths = harness
+    ends = pq.read_table(paths["parquet_time"], columns=["end", "case_id"])
+    assert ends.column("end").to_pandas().is_monotonic_increasing
+    assert not ends.column("case_id").to_pandas().is_monotonic_increasing  # the cases interleave
+    cfg = tasks._config(paths)
+    keys = ["case_id", "end", "start", "activity"]
+    by_time = flowopt.read_log(paths["parquet_time"], cfg).frame.drop(columns="_row", errors="ignore")
+    by_case = flowopt.read_log(paths["parquet_text"], cfg).frame.drop(columns="_row", errors="ignore")
+    assert len(by_time) == len(by_case)
+    a = by_time.astype({"case_id": str, "activity": str}).sort_values(keys, kind="stable").reset_index(drop=True)
+    b = by_case.astype({"case_id": str, "activity": str}).sort_values(keys, kind="stable").reset_index(drop=True)
+    assert (a[keys] == b[keys]).all().all()
