@@ -168,3 +168,23 @@ def test_a_log_sorted_by_case_with_a_few_rows_out_of_time_order() -> None:
         with path(name):
             assert np.array_equal(group_time_order(case, t), np.lexsort((t, case))), name
     assert np.array_equal(group_time_order(case, t), np.lexsort((t, case)))  # the default thresholds
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 50)), max_size=80),
+       st.sampled_from([np.int8, np.int16, np.int32, np.int64]))
+def test_rows_in_time_order_on_every_path(rows: list[tuple[int, int]], dtype: type) -> None:
+    """A log exported in time order (cases interleaved, ties included): the radix path sorts by group alone."""
+    group = np.array([g % 100 if dtype is np.int8 else g for g, _ in rows], dtype=dtype)
+    t = np.cumsum(np.array([d for _, d in rows], dtype=np.int64) * 10 ** 9)  # non-decreasing
+    for name in PATHS:
+        with path(name):
+            assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist(), name
+
+
+def test_a_large_log_in_time_order() -> None:
+    rng = np.random.default_rng(8)
+    n = 300_000
+    t = np.sort(rng.integers(0, 10 ** 6, n)) * 10 ** 9
+    group = rng.integers(0, 40_000, n).astype(np.int32)
+    assert group_time_order(group, t).tolist() == np.lexsort((t, group)).tolist()

@@ -64,7 +64,8 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
     few (rows sorted by case, a few of them not by time, as exported event logs often are), and an insertion
     sort moves just those rows, with no sort key (it gives up after a few moves per row on average); few, and
     NumPy's merge sort of the key (built in one pass) mostly merges long runs; more (rows by activity or
-    resource, in case order), and a radix sort of the key runs in linear time, several times faster.
+    resource, in case order), and a radix sort of the key runs in linear time, several times faster. Rows in
+    time order (an export by time) need only a radix sort by group: a stable sort keeps their times in order.
 
     Examples
     --------
@@ -83,6 +84,14 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
         if descents <= n * _INSERT_MAX_DESCENTS:  # nearly in order: move the few rows out of it, no sort key
             out = np.empty(n, dtype=np.int64)
             if lib.insertion_order(group, times, out, n * _INSERT_MAX_MOVES):
+                return out
+        if descents > n * _MERGE_MAX_DESCENTS and bool((times[1:] >= times[:-1]).all()):
+            # rows in time order (a log exported by time, cases interleaved): a stable sort by group alone keeps
+            # each group's rows in time order, ties in input order; its radix sort has fewer digits than the key's
+            codes = group.astype(np.int64)
+            if int(codes.min()) >= 0:
+                out = np.empty(n, dtype=np.int64)
+                lib.radix_order(codes, int(codes.max()), out)
                 return out
         key = np.empty(n, dtype=np.int64)
         top = lib.time_key(group, times, key)
