@@ -27,16 +27,14 @@ def dataset(n_events: int) -> dict[str, str]:
     paths = {"parquet": f"{stem}.parquet", "csv": f"{stem}.csv", "config": f"{stem}.json"}
     if not all(Path(p).exists() for p in paths.values()):
         _generate(n_events, paths)
+    import pyarrow.parquet as pq
+
     paths["parquet_text"] = f"{stem}.text.parquet"
     if not Path(paths["parquet_text"]).exists():  # added later than the others: made from the cached Parquet
-        import pyarrow.parquet as pq
-
         pq.write_table(_plain(pq.read_table(paths["parquet"])), paths["parquet_text"] + ".tmp")
         Path(paths["parquet_text"] + ".tmp").replace(paths["parquet_text"])
     paths["parquet_time"] = f"{stem}.time.parquet"
     if not Path(paths["parquet_time"]).exists():  # the same rows in time order, as a system exports them
-        import pyarrow.parquet as pq
-
         table = pq.read_table(paths["parquet_text"])
         table = table.sort_by([("end", "ascending"), ("case_id", "ascending"), ("activity", "ascending")])
         pq.write_table(table, paths["parquet_time"] + ".tmp")

@@ -275,7 +275,8 @@ TASKS: dict[str, tuple[Callable[[dict[str, str]], Any], Callable[[Any], Any]]] =
 
 _PRELOAD: dict[str, tuple[str, ...]] = {
     "flowopt": ("flowopt",), "analyze": ("flowopt",), "pm4py": ("pm4py", "pandas"), "duckdb": ("duckdb",),
-    "csv": ("pyarrow.csv", "pandas"), "parquet": ("pyarrow.parquet",), "textparquet": ("pyarrow.parquet",), "timeparquet": ("pyarrow.parquet",), "polars": ("polars",),
+    "csv": ("pyarrow.csv", "pandas"), "parquet": ("pyarrow.parquet",), "textparquet": ("pyarrow.parquet",),
+    "timeparquet": ("pyarrow.parquet",), "polars": ("polars",),
     "canonical": ("pyarrow.csv", "pyarrow.parquet", "pyarrow.compute", "pandas"),
 }
 

@@ -190,8 +190,11 @@ def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Colle
     Plain text columns named by ``category_columns(column names)`` are read as dictionaries (``read_dictionary``):
     Arrow then keeps each row group's dictionary page as it is and reads the indices, instead of making one
     string per row that the log would hash again (a 10M-event file written by DuckDB: ``read_log`` 2.2-2.5 s
-    instead of 3.9-4.1 s, peak 1.6-1.8 GB instead of 2.4 GB; benchmarks/README.md, "Parquet with text ids").
-    Each chunk has its own dictionary; the values are the same.
+    instead of 3.9-4.1 s, peak 1.6-1.8 GB instead of 2.4 GB; benchmarks/README.md, "Parquet with the ids as
+    plain text"). A column stored without dictionary pages (DuckDB stores case ids in time order so) is hashed
+    into dictionaries by Arrow instead, which still beat reading it as text and hashing it in the build (a
+    shuffled 10M-event file: 8.1-8.4 s against 8.9-9.1 s). Each chunk has its own dictionary; the values are the
+    same.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -68,8 +68,8 @@ def _sorted_factorize(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(texts, sort=True, use_na_sentinel=True)`` of an object array of texts and None.
 
     pandas sorts the distinct texts by comparing Python strings: 862k case ids of a log not stored by case took
-    about 3 s. From :data:`_ARROW_SORT_MIN` texts Arrow finds and sorts them (UTF-8 bytes order, which is code
-    point order, as Python compares): the same codes and texts in a tenth of the time or less.
+    about 3 s. From :data:`_ARROW_SORT_MIN` texts Arrow ranks them (UTF-8 bytes order, which is code point order,
+    as Python compares): the same codes and texts, 0.86 s for those 862k.
     """
     arr = None
     if len(texts) >= _ARROW_SORT_MIN:
