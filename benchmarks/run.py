@@ -281,7 +281,7 @@ def main() -> None:
         block = [f"### {events:,} events ({reps} repeat{'s' if reps > 1 else ''})", "",
                  ("Discovery and analysis start from the log in memory (a pandas DataFrame read from Parquet, "
                   "untimed); reading starts from the file. × floor: against the numpy floor for discovery, "
-                  "against pyarrow for reading."), ""]
+                  "against pyarrow for reading, against polars for the input in time order."), ""]
         for group in (SECTIONS["discovery"] + SECTIONS["analyze"], SECTIONS["reading"], SECTIONS["order"]):
             chosen = [t for t in tasks if t in group]
             if chosen:

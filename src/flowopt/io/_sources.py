@@ -149,12 +149,11 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    text_types: dict[str, Any] = {}
+    text_types: dict[str, Any] = {}  # none when the route below fails
     try:
         table, text_types = _read_parquet_file(path, category_columns)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
         table = None  # read_table below raises the error users know, or reads what this route could not
-        text_types = {}
     try:
         if table is None:
             table = pq.read_table(path, memory_map=True)
@@ -171,9 +170,8 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
     del table  # so that converting ``rest`` can release its columns' buffers one by one
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
     frame = with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
-    # the dtype a text column gets when converted as text (what the quarantine shows)
-    text_dtypes = {c: arrow_to_frame(pa.table({c: pa.array([], type=t)}))[c].dtype for c, t in text_types.items()}
-    return frame, text_dtypes
+    # the dtype each of those columns gets when converted as text (what the quarantine shows)
+    return frame, dict(arrow_to_frame(pa.schema(list(text_types.items())).empty_table()).dtypes)
 
 
 def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Collection[str]] | None = None,
@@ -192,7 +190,7 @@ def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Colle
     string per row that the log would hash again (a 10M-event file written by DuckDB: ``read_log`` 2.2-2.5 s
     instead of 3.9-4.1 s, peak 1.6-1.8 GB instead of 2.4 GB; benchmarks/README.md, "Parquet with the ids as
     plain text"). A column stored without dictionary pages (DuckDB stores case ids in time order so) is hashed
-    into dictionaries by Arrow instead, which still beat reading it as text and hashing it in the build (a
+    into dictionaries by Arrow instead, which still beats reading it as text and hashing it in the build (a
     shuffled 10M-event file: 8.1-8.4 s against 8.9-9.1 s). Each chunk has its own dictionary; the values are the
     same.
     """
@@ -200,7 +198,8 @@ def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Colle
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path, pre_buffer=True, memory_map=True) as pf:
-        groups = pf.metadata.num_row_groups
+        metadata = pf.metadata  # parsed once: the handles below reuse it
+        groups = metadata.num_row_groups
         schema = pf.schema_arrow
     wanted = set(category_columns(list(schema.names))) if category_columns is not None else set()
     as_dictionary = [f.name for f in schema if f.name in wanted and (pa.types.is_string(f.type)
@@ -209,19 +208,21 @@ def _read_parquet_file(path: Path, category_columns: Callable[[list[str]], Colle
         as_dictionary = []  # a name twice: which column is meant is unclear, read both as they are
     text_types = {name: schema.field(name).type for name in as_dictionary}
     if groups < 2:
-        with pq.ParquetFile(path, pre_buffer=True, memory_map=True, read_dictionary=as_dictionary or None) as pf:
+        with pq.ParquetFile(path, metadata=metadata, pre_buffer=True, memory_map=True,
+                            read_dictionary=as_dictionary or None) as pf:
             return pf.read(use_threads=True, use_pandas_metadata=False), text_types
     # Arrow decodes a column's row groups one after the other: a large text column (case ids) then holds up
     # the read. Two halves of the row groups read side by side, each from its own handle, give the same
     # table (the same rows and chunks per row group; dictionaries stay per chunk, as in one read).
     halves = [list(range(groups // 2)), list(range(groups // 2, groups))]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        tables = list(pool.map(lambda rows: _read_row_groups(path, rows, as_dictionary), halves))
+        tables = list(pool.map(lambda rows: _read_row_groups(path, metadata, rows, as_dictionary), halves))
     return pa.concat_tables(tables), text_types
 
 
-def _read_row_groups(path: Path, groups: list[int], as_dictionary: list[str]) -> Any:
+def _read_row_groups(path: Path, metadata: Any, groups: list[int], as_dictionary: list[str]) -> Any:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path, pre_buffer=True, memory_map=True, read_dictionary=as_dictionary or None) as pf:
+    with pq.ParquetFile(path, metadata=metadata, pre_buffer=True, memory_map=True,
+                        read_dictionary=as_dictionary or None) as pf:
         return pf.read_row_groups(groups, use_threads=True, use_pandas_metadata=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -71,12 +72,10 @@ def _sorted_factorize(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     about 3 s. From :data:`_ARROW_SORT_MIN` texts Arrow ranks them (UTF-8 bytes order, which is code point order,
     as Python compares): the same codes and texts, 0.86 s for those 862k.
     """
-    arr = None
+    arr = None  # stays None below the threshold, or for a text UTF-8 cannot hold (a lone surrogate): pandas sorts
     if len(texts) >= _ARROW_SORT_MIN:
-        try:
+        with contextlib.suppress(pa.ArrowException, UnicodeError):
             arr = pa.array(texts, type=pa.large_string())
-        except (pa.ArrowException, UnicodeError):  # a text UTF-8 cannot hold (a lone surrogate): pandas sorts it
-            arr = None
     if arr is None:
         codes, uniq = pd.factorize(texts, sort=True, use_na_sentinel=True)
         return codes, np.asarray(uniq, dtype=object)
@@ -368,7 +367,7 @@ def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
                malformed: pd.DataFrame | None, pool: ThreadPoolExecutor | None,
                text_columns: pd.DataFrame | None, owned: bool,
-               text_dtypes: Mapping[str, Any] | None = None) -> EventLog | None:
+               text_dtypes: Mapping[str, Any] | None) -> EventLog | None:
     """The log; None when ``text_columns`` is given (a clean build) and some row would be quarantined."""
     n = len(raw)
     raw = raw.reset_index(drop=True)

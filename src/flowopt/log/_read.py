@@ -77,23 +77,24 @@ _TIME_FIELDS = ("start", "end", "timestamp")
 
 def _time_columns(names: list[str], cfg: Config) -> list[str]:
     """The columns among ``names`` the log reads as timestamps (none when the mapping cannot be detected)."""
-    return _fields(names, cfg, _TIME_FIELDS)
+    mapping = _mapping(names, cfg)
+    return [mapping[f] for f in _TIME_FIELDS if f in mapping]
 
 
 def _category_columns(names: list[str], cfg: Config) -> list[str]:
     """The columns among ``names`` the log codes as categories (none when the mapping cannot be detected), but
     none that is also a time column."""
-    categories = _fields(names, cfg, _CATEGORY_FIELDS)
-    times = set(_fields(names, cfg, _TIME_FIELDS))
-    return [c for c in categories if c not in times]
+    mapping = _mapping(names, cfg)
+    times = {mapping[f] for f in _TIME_FIELDS if f in mapping}
+    return [mapping[f] for f in _CATEGORY_FIELDS if f in mapping and mapping[f] not in times]
 
 
-def _fields(names: list[str], cfg: Config, fields: tuple[str, ...]) -> list[str]:
+def _mapping(names: list[str], cfg: Config) -> dict[str, str]:
+    """:func:`detect_columns` of ``names``, or no field at all when it cannot be detected."""
     try:
-        mapping = detect_columns(names, cfg.columns, source="")
+        return detect_columns(names, cfg.columns, source="")
     except FlowoptError:
-        return []
-    return [mapping[f] for f in fields if f in mapping]
+        return {}
 
 
 def _read_typed(source: Any, cfg: Config) -> EventLog | None:
