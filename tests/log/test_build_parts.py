@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowopt.log._build import _in_order, _maybe_numeric, _scattered, _sorted_factorize
+from flowopt.log._build import _in_order, _maybe_numeric, _rows_of, _scattered, _sorted_factorize, _take_rows
 
 VALUES = ["1", "2.5", "-3", "+5", "0012", "1e5", "5.", ".5", "0x10", "0X1", "nan", "NaN", "inf", "1e500", " 5", "1_000",
           "١٢", "abc", "", "9223372036854775808", "-0"]
@@ -95,3 +97,37 @@ def test_scattered_tells_a_shuffled_order_from_a_nearly_ordered_one() -> None:
     near = np.arange(n)
     near[::500] = near[::500][::-1]  # one row in 500 moved
     assert not _scattered(near) and not _scattered(np.arange(n)) and not _scattered(np.arange(1))
+
+
+def _chunked_text(values: list[str | None], cuts: list[int]) -> pd.Series:
+    """``values`` as an Arrow-backed text column split into chunks at ``cuts`` (as a CSV read's blocks are)."""
+    import pyarrow as pa
+
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(values)}), len(values)]
+    chunks = pa.chunked_array([pa.array(values[a:b], type=pa.large_string()) for a, b in itertools.pairwise(bounds)],
+                              type=pa.large_string())
+    return pd.Series(pd.array(chunks, dtype=pd.StringDtype("pyarrow")), name="t")
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.text(max_size=3)), min_size=1, max_size=300),
+       cuts=st.lists(st.integers(0, 300), max_size=8), picks=st.lists(st.integers(0, 10 ** 6), max_size=8))
+def test_take_rows_is_iloc_whatever_the_chunks(values: list[str | None], cuts: list[int], picks: list[int]) -> None:
+    col = _chunked_text(values, cuts)
+    rows = np.array([p % len(values) for p in picks], dtype=np.int64)  # few, repeated, any order
+    expected = col.iloc[rows].reset_index(drop=True)
+    _same(pd.Series(_take_rows(col.array, rows), name="t"), expected)
+    every = np.random.default_rng(len(values)).permutation(len(values))  # many rows: Arrow's own take
+    _same(pd.Series(_take_rows(col.array, every), name="t"), col.iloc[every].reset_index(drop=True))
+
+
+def test_rows_of_keeps_values_of_columns_with_the_same_name() -> None:
+    col = _chunked_text([f"v{i % 7}" for i in range(1000)], [100, 250, 900])
+    frame = pd.concat([col, col.rename("u"), pd.Series(np.arange(1000) % 3, name="t")], axis=1)
+    frame.columns = ["t", "u", "t"]
+    rows = np.array([950, 3, 3, 260, 7])
+    sub = _rows_of(frame, rows)
+    assert sub.shape == (5, 3)
+    for i in range(3):
+        assert sub.iloc[:, i].tolist() == frame.iloc[rows, i].tolist()
+    assert sub.duplicated().tolist() == frame.iloc[rows].duplicated().tolist() == [False, False, True, False, False]

@@ -511,21 +511,21 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     names = table.column_names
     if len(set(names)) != len(names):
         return table.to_pandas(**to_pandas)
-    original, direct = table, {}
+    original = table
     labels = {c.get("field_name"): c.get("name") for c in meta.get("columns", []) if isinstance(c, dict)}
-    for i, name in enumerate(names):
-        col = table.column(i)
-        if (name in index_fields or not _string_dictionary(col.type) or col.num_chunks == 0
-                or labels.get(name, name) != name):  # a label other than the field name: pyarrow's conversion
-            continue
-        first = col.chunk(0).dictionary
-        unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
-        if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
-            col = pa.table({name: col}).unify_dictionaries().column(0)
-            first = col.chunk(0).dictionary
-        if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
-            continue  # (no values at all: pyarrow gives the categories its own dtype, object)
-        direct[name] = (col, first, bool(col.type.ordered))
+    candidates = [name for i, name in enumerate(names)
+                  if not (name in index_fields or not _string_dictionary(table.column(i).type)
+                          or table.column(i).num_chunks == 0
+                          or labels.get(name, name) != name)]  # a label other than the field name: pyarrow's
+    columns = [table.column(name) for name in candidates]
+    if table.num_rows >= _THREAD_MIN_ROWS and len(columns) > 1:
+        # each column's dictionaries unified and codes copied (Arrow and NumPy work without the GIL) by two
+        # threads: this one and a helper
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            prepared = list(pool.map(_direct_categorical, columns))
+    else:
+        prepared = [_direct_categorical(col) for col in columns]
+    direct = {name: cat for name, cat in zip(candidates, prepared, strict=True) if cat is not None}
     if not direct:
         return table.to_pandas(**to_pandas)
     # the other columns through pyarrow; each categorical's codes straight from the dictionary indices into the
@@ -540,9 +540,7 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     k = 0
     for j, name in enumerate(data_names):
         if name in direct:
-            col, dictionary, ordered = direct[name]
-            dtype = known_categories_dtype(pd.Index(dictionary.to_pandas()), ordered)
-            cols[j] = pd.Categorical.from_codes(_dictionary_codes(col, len(dictionary)), dtype=dtype, validate=False)
+            cols[j] = direct[name]
             names_out.append(name)
         else:
             cols[j] = frame.iloc[:, k]
@@ -551,6 +549,21 @@ def arrow_to_frame(table: pa.Table, **to_pandas: Any) -> pd.DataFrame:
     out = pd.DataFrame(cols, index=frame.index, copy=False)
     out.columns = pd.Index(names_out, dtype=frame.columns.dtype if len(rest) else None, name=frame.columns.name)
     return out
+
+
+def _direct_categorical(col: pa.ChunkedArray) -> pd.Categorical | None:
+    """A string dictionary column as the categorical pyarrow's conversion gives (dictionary as categories,
+    indices as codes), its chunks' dictionaries unified first; None when it must be left to pyarrow (a missing
+    value in the dictionary, no values at all, or values that repeat)."""
+    first = col.chunk(0).dictionary
+    unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
+    if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
+        col = pa.table({"c": col}).unify_dictionaries().column(0)
+        first = col.chunk(0).dictionary
+    if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
+        return None  # (no values at all: pyarrow gives the categories its own dtype, object)
+    dtype = known_categories_dtype(pd.Index(first.to_pandas()), bool(col.type.ordered))
+    return pd.Categorical.from_codes(_dictionary_codes(col, len(first)), dtype=dtype, validate=False)
 
 
 def _dictionary_codes(col: pa.ChunkedArray, n_values: int) -> np.ndarray:
