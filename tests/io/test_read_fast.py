@@ -124,6 +124,45 @@ def test_arrow_to_frame_unifies_chunk_dictionaries_as_pyarrow_does(col: pa.Chunk
     assert a["a"].cat.codes.dtype == b["a"].cat.codes.dtype
 
 
+@settings(max_examples=200, deadline=None)
+@given(col=_dictionary_chunks(), ordered=st.booleans())
+def test_arrow_to_frame_with_sorted_categories_keeps_every_value(col: pa.ChunkedArray, ordered: bool) -> None:
+    """``sort_categories``: each row's value (missing included) is pyarrow's, the categories are sorted by UTF-8
+    bytes (an ordered dictionary keeps its order: the order means something there)."""
+    if ordered:
+        col = pa.chunked_array([c.cast(pa.dictionary(c.type.index_type, pa.string(), ordered=True)) for c in col.chunks])
+    table = pa.table({"a": col, "n": pa.array(range(len(col)), pa.int64())})
+    a, b = arrow_to_frame(table, sort_categories=True), table.to_pandas()
+    assert a["a"].astype(object).tolist() == b["a"].astype(object).tolist()
+    assert a["a"].cat.ordered == b["a"].cat.ordered and a["a"].cat.codes.dtype == b["a"].cat.codes.dtype
+    cats = list(a["a"].cat.categories)
+    if ordered:
+        assert cats == list(b["a"].cat.categories)
+    else:
+        assert cats == sorted(b["a"].cat.categories, key=lambda t: t.encode("utf-8"))
+
+
+def test_arrow_to_frame_sorts_categories_on_two_threads_and_ignores_what_a_missing_slot_holds() -> None:
+    """A table large enough for the two-thread route, whose missing rows hold an index beyond the dictionary
+    (Arrow leaves a null's slot undefined): the values are pyarrow's, the categories sorted."""
+    n = 300_000
+    rng = np.random.default_rng(5)
+    words = np.array(["审批-驳回", "b", "a", "c", "0012"])
+    chunks = []
+    for part in np.array_split(np.arange(n), 3):
+        idx = rng.integers(0, len(words), len(part)).astype(np.int32)
+        valid = rng.random(len(part)) > 0.1
+        idx[~valid] = 1000  # undefined slot content
+        bitmap = pa.array(valid).buffers()[1]
+        indices = pa.Array.from_buffers(pa.int32(), len(part), [bitmap, pa.py_buffer(idx.tobytes())])
+        chunks.append(pa.DictionaryArray.from_arrays(indices, pa.array(list(words[rng.permutation(len(words))]))))
+    table = pa.table({"x": pa.chunked_array(chunks), "y": pa.chunked_array(chunks)})
+    a, b = arrow_to_frame(table, sort_categories=True), table.to_pandas()
+    for c in ("x", "y"):
+        assert a[c].astype(object).tolist() == b[c].astype(object).tolist()
+        assert list(a[c].cat.categories) == sorted(words, key=lambda t: t.encode("utf-8"))
+
+
 def test_known_categories_dtype_without_pandas_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pandas without the private fast constructor gets the public one: the same dtype."""
     from flowopt.io._csv import known_categories_dtype
