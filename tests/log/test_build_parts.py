@@ -6,10 +6,20 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowopt.log._build import _in_order, _maybe_numeric, _rows_of, _scattered, _sorted_factorize, _take_rows
+from flowopt.log._build import (
+    _in_order,
+    _maybe_numeric,
+    _patched,
+    _rows_of,
+    _scattered,
+    _sorted_factorize,
+    _take_rows,
+)
 
 VALUES = ["1", "2.5", "-3", "+5", "0012", "1e5", "5.", ".5", "0x10", "0X1", "nan", "NaN", "inf", "1e500", " 5", "1_000",
           "١٢", "abc", "", "9223372036854775808", "-0"]
@@ -101,8 +111,6 @@ def test_scattered_tells_a_shuffled_order_from_a_nearly_ordered_one() -> None:
 
 def _chunked_text(values: list[str | None], cuts: list[int]) -> pd.Series:
     """``values`` as an Arrow-backed text column split into chunks at ``cuts`` (as a CSV read's blocks are)."""
-    import pyarrow as pa
-
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(values)}), len(values)]
     chunks = pa.chunked_array([pa.array(values[a:b], type=pa.large_string()) for a, b in itertools.pairwise(bounds)],
                               type=pa.large_string())
@@ -117,8 +125,29 @@ def test_take_rows_is_iloc_whatever_the_chunks(values: list[str | None], cuts: l
     rows = np.array([p % len(values) for p in picks], dtype=np.int64)  # few, repeated, any order
     expected = col.iloc[rows].reset_index(drop=True)
     _same(pd.Series(_take_rows(col.array, rows), name="t"), expected)
-    every = np.random.default_rng(len(values)).permutation(len(values))  # many rows: Arrow's own take
+    rng = np.random.default_rng(len(values))
+    every = rng.permutation(len(values))  # many rows moved: Arrow's own take
     _same(pd.Series(_take_rows(col.array, every), name="t"), col.iloc[every].reset_index(drop=True))
+    near = np.arange(len(values))  # nearly every row where it is: the moved ones patched in
+    for a in picks[:2]:
+        a %= len(values)
+        near[[a, len(values) - 1 - a]] = near[[len(values) - 1 - a, a]]
+    for rows in (near, near[: len(values) // 2 + 1]):
+        _same(pd.Series(_take_rows(col.array, rows), name="t"), col.iloc[rows].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("cuts", [[], [1000], [1, 2, 999, 4000, 4999]])
+def test_take_rows_patches_the_few_rows_that_move(cuts: list[int]) -> None:
+    """Nearly every row where it is (the build's usual order): runs of moved rows at the start, the end, across
+    chunk boundaries; a part of the rows; no row moved."""
+    values: list[str | None] = [None if i % 97 == 0 else f"v{i}" * (i % 4) for i in range(5000)]
+    col = _chunked_text(values, cuts)
+    rows = np.arange(5000)
+    for a, b in ((0, 1), (998, 1002), (2500, 2600), (4999, 3), (4000, 4001)):
+        rows[[a, b]] = rows[[b, a]]
+    for r in (rows, rows[:4001], np.arange(5000), np.arange(300)):
+        _same(pd.Series(_take_rows(col.array, r), name="t"), col.iloc[r].reset_index(drop=True))
+    assert _patched(pa.chunked_array(col.array._pa_array), rows) is not None  # the patching route, not Arrow's
 
 
 def test_rows_of_keeps_values_of_columns_with_the_same_name() -> None:

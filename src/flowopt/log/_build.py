@@ -239,27 +239,68 @@ def _take_rows(values: Any, rows: np.ndarray) -> Any:
     """``values.take(rows)`` of a pandas array (the values of ``Series.iloc[rows]``, without taking the index too).
 
     An Arrow-backed array of several chunks (a CSV read: one per block) gives few rows (the duplicate check's
-    candidates) from the chunks that hold them: Arrow's own take of a chunked array first joins every chunk
-    (1M rows of text: 2-3 ms for any number of rows taken)."""
+    candidates) from the chunks that hold them (:func:`_take_few`), and when nearly every row stays where it is,
+    the ones that stay are sliced and joined with the few that move (:func:`_patched`)."""
     chunked = getattr(values, "_pa_array", None)
     wrap = getattr(values, "_from_pyarrow_array", None)  # pandas' own constructor from an Arrow result
-    if (not isinstance(chunked, pa.ChunkedArray) or wrap is None or chunked.num_chunks < 2 or len(rows) == 0
-            or len(rows) > len(values) * _FEW_ROWS or int(rows.min()) < 0):
-        return values.take(rows)
+    if (not isinstance(chunked, pa.ChunkedArray) or wrap is None or len(rows) == 0 or int(rows.min()) < 0
+            or int(rows.max()) >= len(chunked)):
+        return values.take(rows)  # (out of range: the error take raises)
+    taken = _take_few(chunked, rows) if len(rows) <= len(values) * _FEW_ROWS else _patched(chunked, rows)
+    return values.take(rows) if taken is None else wrap(pa.chunked_array([taken], type=chunked.type))
+
+
+def _take_few(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.Array | None:
+    """``chunked.take(rows)`` (rows in range) as one array, each row taken from the chunk that holds it: Arrow's
+    own take of a chunked array first joins every chunk (1M rows of text: 2-3 ms for any number of rows taken).
+    None for a single chunk: Arrow's take is as quick there."""
+    if chunked.num_chunks < 2:
+        return None
     lengths = np.fromiter((len(c) for c in chunked.chunks), dtype=np.int64, count=chunked.num_chunks)
     starts = np.concatenate(([0], np.cumsum(lengths)))
-    if int(rows.max()) >= starts[-1]:
-        return values.take(rows)  # out of range: the error take raises
     chunk = np.searchsorted(starts, rows, side="right") - 1
     by_chunk = np.argsort(chunk, kind="stable")
     pieces = [chunked.chunk(int(k)).take(pa.array(rows[by_chunk][chunk[by_chunk] == k] - starts[k]))
               for k in np.unique(chunk)]
-    taken = pa.concat_arrays(pieces)
+    taken = pa.concat_arrays(pieces) if pieces else chunked.chunk(0).slice(0, 0)
     if not np.array_equal(by_chunk, np.arange(len(rows))):
         back = np.empty_like(by_chunk)
         back[by_chunk] = np.arange(len(rows))
         taken = taken.take(pa.array(back))
-    return wrap(pa.chunked_array([taken], type=chunked.type))
+    return taken
+
+
+_MAX_RUNS = 50_000  # runs of moved rows up to which _patched joins slices (one Python step per run)
+
+
+def _patched(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.Array | None:
+    """``chunked.take(rows)`` (rows in range) as one array when ``rows`` leaves nearly every row where it is
+    (rows stored by case, a few of them not by time: the build's usual order), else None. The rows that stay
+    are sliced, only the others taken, and the pieces joined: one copy of the values (a 10M-row text column,
+    11k rows moved: about 0.1 s against 0.18-0.24 s for Arrow's take, which first joins the chunks, then takes
+    row by row)."""
+    if len(rows) > len(chunked):
+        return None
+    moved = np.flatnonzero(rows != np.arange(len(rows)))
+    breaks = np.flatnonzero(np.diff(moved) != 1) + 1
+    if len(moved) > len(rows) * _FEW_ROWS or len(breaks) >= _MAX_RUNS:
+        return None
+    pieces: list[pa.Array] = []
+    at = 0
+    if len(moved):
+        taken = _take_few(chunked, rows[moved])
+        if taken is None:  # one chunk
+            taken = chunked.chunk(0).take(pa.array(rows[moved]))
+        firsts = np.r_[0, breaks]  # each run's first position in ``moved`` (and ``taken``)
+        starts, ends = moved[firsts], moved[np.r_[breaks - 1, len(moved) - 1]] + 1
+        for start, end, first in zip(starts.tolist(), ends.tolist(), firsts.tolist(), strict=True):
+            if start > at:
+                pieces += chunked.slice(at, start - at).chunks
+            pieces.append(taken.slice(first, end - start))
+            at = end
+    if at < len(rows):
+        pieces += chunked.slice(at, len(rows) - at).chunks
+    return pa.concat_arrays(pieces)  # one copy: the log holds no row it does not use
 
 
 def _rows_of(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
