@@ -160,3 +160,34 @@ def test_rows_of_keeps_values_of_columns_with_the_same_name() -> None:
     for i in range(3):
         assert sub.iloc[:, i].tolist() == frame.iloc[rows, i].tolist()
     assert sub.duplicated().tolist() == frame.iloc[rows].duplicated().tolist() == [False, False, True, False, False]
+
+
+def test_soon_takes_back_a_task_the_helper_has_not_started() -> None:
+    """A queued task is computed by the caller that needs it (once), a running one is waited for."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flowopt.log._build import _soon
+
+    release, started = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def block() -> str:
+        started.set()
+        release.wait(10)
+        calls.append(threading.current_thread().name)
+        return "blocked"
+
+    def where(tag: str) -> str:
+        calls.append(threading.current_thread().name)
+        return tag
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="helper") as pool:
+        first = _soon(pool, block)
+        second = _soon(pool, where, "queued")
+        started.wait(10)
+        assert second() == "queued" and second() == "queued"  # taken back, computed once
+        assert calls == [threading.current_thread().name]
+        release.set()
+        assert first() == "blocked" and calls[-1].startswith("helper")
+    assert _soon(None, where, "inline")() == "inline"

@@ -568,7 +568,7 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
     if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
         return None  # (no values at all: pyarrow gives the categories its own dtype, object)
     renumber = None
-    if sort and not col.type.ordered and len(first) > 1 and not pc.all(pc.less(first.slice(0, len(first) - 1), first.slice(1))).as_py():
+    if sort and not col.type.ordered and not _increasing(first):
         order = pc.sort_indices(first).to_numpy()  # distinct values: no ties
         renumber = np.empty(len(first), dtype=code_dtype(len(first)))
         renumber[order] = np.arange(len(first))
@@ -624,9 +624,14 @@ def code_dtype(n_values: int) -> np.dtype:
 def _distinct(values: pa.Array) -> bool:
     """Whether ``values`` (no nulls) holds each value once: a strictly increasing array (a sorted dictionary, as
     Parquet writers usually store them) is checked without hashing."""
-    if len(values) < 2 or pc.all(pc.less(values.slice(0, len(values) - 1), values.slice(1))).as_py():
+    if _increasing(values):
         return True
     return bool(pc.count_distinct(values).as_py() == len(values))
+
+
+def _increasing(values: pa.Array) -> bool:
+    """Whether ``values`` (no nulls) is strictly increasing (texts: by UTF-8 bytes)."""
+    return len(values) < 2 or bool(pc.all(pc.less(values.slice(0, len(values) - 1), values.slice(1))).as_py())
 
 
 def _string_dictionary(typ: pa.DataType) -> bool:

@@ -190,6 +190,12 @@ def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: n
     return pd.Series(_categorical(codes, pd.Index(uniq, dtype="string")))
 
 
+def _categorical_later(factored: Callable[[], tuple[np.ndarray, np.ndarray]] | None, rows: np.ndarray,
+                       every_row: bool) -> pd.Series:
+    """:func:`_categorical_or_null` of the codes ``factored()`` gives (None: no such column)."""
+    return _categorical_or_null(None if factored is None else factored(), rows, every_row)
+
+
 def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     """``pd.Categorical.from_codes(codes, categories=categories)`` for ``categories`` known to be distinct and
     not missing (factorized texts) and codes known to be in range: no hashing of the categories to check it."""
@@ -435,10 +441,21 @@ def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: b
 
 
 def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-    """``fn(*args)``, computed by ``pool`` when there is one; call the result to get it."""
+    """``fn(*args)``, computed by ``pool`` when there is one; call the result to get it. A task the pool has not
+    started when its result is wanted is taken back and computed by the calling thread, so neither thread waits
+    while the other has work queued (the helper takes tasks from the front of its queue, the caller the ones it
+    needs next)."""
     if pool is None:
         return lambda: fn(*args)
-    return pool.submit(fn, *args).result
+    future = pool.submit(fn, *args)
+    done: list[T] = []
+
+    def result() -> T:
+        if not done:
+            done.append(fn(*args) if future.cancel() else future.result())
+        return done[0]
+
+    return result
 
 
 def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
@@ -634,6 +651,10 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
                   if numbers and len(rows) == n
                   else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n)) for c in extra_cols}
 
+    # the resource, role and outcome columns: the helper takes them once it is done with the work queued before,
+    # or this thread takes them back when it gets to them first (see _soon)
+    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity)
+             for f in ("resource", "role", "outcome") if f in coded or f != "outcome"}
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     n_act = len(act_uniques)
     if n_act > config.read.max_activities:
@@ -649,10 +670,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         "start": ns_datetimes(inst_start),
         "end": ns_datetimes(inst_end),
     }
-    for field in ("resource", "role"):
-        cols[field] = _categorical_or_null(coded[field]() if field in coded else None, rows, identity)
-    if "outcome" in mapping:
-        cols["outcome"] = _categorical_or_null(coded["outcome"](), rows, identity)
+    for field, column in later.items():
+        cols[field] = column()
     if sched is not None and (sched != nat).any():
         cols["scheduled"] = ns_datetimes(sched)
     taken = set(cols)
