@@ -191,3 +191,15 @@ def test_soon_takes_back_a_task_the_helper_has_not_started() -> None:
         release.set()
         assert first() == "blocked" and calls[-1].startswith("helper")
     assert _soon(None, where, "inline")() == "inline"
+
+
+def test_has_x_looks_at_the_values_bytes_only() -> None:
+    """Each chunk's own range of bytes (a slice of a larger array does not see the rest), both text widths."""
+    from flowopt.log._build import _has_x
+
+    for typ in (pa.string(), pa.large_string()):
+        whole = pa.array(["0x10", "12", None, "７", "X"], type=typ)
+        assert _has_x(pa.chunked_array([whole]))
+        assert not _has_x(pa.chunked_array([whole.slice(1, 3)]))  # "12", None, "７"
+        assert _has_x(pa.chunked_array([whole.slice(1, 3), whole.slice(4)], type=typ))
+        assert not _has_x(pa.chunked_array([], type=typ))

@@ -352,15 +352,30 @@ def _arrow_numeric(col: pd.Series) -> pd.Series | None:
             out = pc.cast(arr, typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        # Arrow reads hexadecimal ("0x10"), pandas does not: look for an "x" or "X" unless every value is plain
-        # digits (amounts and ids usually are; that check is a quarter of the cost of the search)
-        if not pc.all(pc.ascii_is_decimal(arr)).as_py() and pc.any(pc.match_substring(pc.utf8_lower(arr), "x")).as_py():
+        if _has_x(arr):  # Arrow reads hexadecimal ("0x10"), pandas does not
             return None
         if pa.types.is_floating(typ) and (not pc.all(pc.is_finite(out)).as_py()
                                           or not pc.any(pc.match_substring_regex(arr, "[.eE]")).as_py()):
             return None  # NaN/inf text, or integers Arrow refused ("+5", beyond int64): pandas decides those
         return pd.Series(out.to_pandas(types_mapper={typ: dtype}.get).array, index=col.index, name=col.name)
     return None
+
+
+def _has_x(arr: pa.ChunkedArray) -> bool:
+    """Whether a text column holds an "x" or "X" anywhere: a search of its bytes (in UTF-8 those two bytes are
+    those two letters and nothing else; 1M amounts: under 2 ms, against 7 ms for Arrow's check that every value
+    is plain digits). A null's slot may hold bytes too: a yes there only leaves the column to pandas."""
+    for chunk in arr.chunks:
+        offsets_buf, data_buf = chunk.buffers()[1:3]
+        if len(chunk) == 0 or data_buf is None:
+            continue
+        wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=len(chunk) + 1,
+                                offset=chunk.offset * (8 if wide else 4))
+        data = data_buf.slice(int(offsets[0]), int(offsets[-1]) - int(offsets[0])).to_pybytes()
+        if b"x" in data or b"X" in data:
+            return True
+    return False
 
 
 def build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *, source: str,
