@@ -31,15 +31,21 @@ def dataset(n_events: int) -> dict[str, str]:
 
     paths["parquet_text"] = f"{stem}.text.parquet"
     if not Path(paths["parquet_text"]).exists():  # added later than the others: made from the cached Parquet
-        pq.write_table(_plain(pq.read_table(paths["parquet"])), paths["parquet_text"] + ".tmp")
-        Path(paths["parquet_text"] + ".tmp").replace(paths["parquet_text"])
+        _write_parquet(_plain(pq.read_table(paths["parquet"])), paths["parquet_text"])
     paths["parquet_time"] = f"{stem}.time.parquet"
     if not Path(paths["parquet_time"]).exists():  # the same rows in time order, as a system exports them
         table = pq.read_table(paths["parquet_text"])
         table = table.sort_by([("end", "ascending"), ("case_id", "ascending"), ("activity", "ascending")])
-        pq.write_table(table, paths["parquet_time"] + ".tmp")
-        Path(paths["parquet_time"] + ".tmp").replace(paths["parquet_time"])
+        _write_parquet(table, paths["parquet_time"])
     return paths
+
+
+def _write_parquet(table: Any, path: str) -> None:
+    """``table`` written to ``path`` through a temporary file, so an interrupted run leaves no half file."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path + ".tmp")
+    Path(path + ".tmp").replace(path)
 
 
 def _plain(table: Any) -> Any:

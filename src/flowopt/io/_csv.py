@@ -515,7 +515,6 @@ def arrow_to_frame(table: pa.Table, *, sort_categories: bool = False, **to_panda
     names = table.column_names
     if len(set(names)) != len(names):
         return table.to_pandas(**to_pandas)
-    original = table
     labels = {c.get("field_name"): c.get("name") for c in meta.get("columns", []) if isinstance(c, dict)}
     candidates = [name for i, name in enumerate(names)
                   if not (name in index_fields or not _string_dictionary(table.column(i).type)
@@ -538,7 +537,7 @@ def arrow_to_frame(table: pa.Table, *, sort_categories: bool = False, **to_panda
     data_names = [n for n in names if n not in index_fields]
     rest = [n for n in data_names if n not in direct]
     if len(frame.columns) != len(rest) or any(str(c) != n for c, n in zip(frame.columns, rest)):
-        return original.to_pandas(**{k: v for k, v in to_pandas.items() if k != "self_destruct"})
+        return table.to_pandas(**{k: v for k, v in to_pandas.items() if k != "self_destruct"})
     cols: dict[int, Any] = {}
     names_out: list[Any] = []
     k = 0

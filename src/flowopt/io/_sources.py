@@ -171,6 +171,8 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
     # one block per column, each column's Arrow buffers released as it is converted: a lower peak
     frame = with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
     # the dtype each of those columns gets when converted as text (what the quarantine shows)
+    if not text_types:
+        return frame, {}
     return frame, dict(arrow_to_frame(pa.schema(list(text_types.items())).empty_table()).dtypes)
 
 

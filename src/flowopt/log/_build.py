@@ -266,8 +266,10 @@ def _take_few(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.Array | None:
     starts = np.concatenate(([0], np.cumsum(lengths)))
     chunk = np.searchsorted(starts, rows, side="right") - 1
     by_chunk = np.argsort(chunk, kind="stable")
-    pieces = [chunked.chunk(int(k)).take(pa.array(rows[by_chunk][chunk[by_chunk] == k] - starts[k]))
-              for k in np.unique(chunk)]
+    sorted_rows, sorted_chunk = rows[by_chunk], chunk[by_chunk]
+    bounds = np.searchsorted(sorted_chunk, np.arange(chunked.num_chunks + 1))  # chunk k's rows: bounds[k]:bounds[k+1]
+    pieces = [chunked.chunk(k).take(pa.array(sorted_rows[bounds[k]:bounds[k + 1]] - starts[k]))
+              for k in range(chunked.num_chunks) if bounds[k + 1] > bounds[k]]
     taken = pa.concat_arrays(pieces) if pieces else chunked.chunk(0).slice(0, 0)
     if not np.array_equal(by_chunk, np.arange(len(rows))):
         back = np.empty_like(by_chunk)
@@ -668,8 +670,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     # the resource, role and outcome columns: the helper takes them once it is done with the work queued before,
     # or this thread takes them back when it gets to them first (see _soon)
-    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity)
-             for f in ("resource", "role", "outcome") if f in coded or f != "outcome"}
+    fields = ("resource", "role", "outcome") if "outcome" in coded else ("resource", "role")
+    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity) for f in fields}
     act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
     n_act = len(act_uniques)
     if n_act > config.read.max_activities:
