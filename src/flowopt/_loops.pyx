@@ -310,7 +310,7 @@ cdef int64_t[:, ::1] _week_ranks(const uint8_t[:, ::1] masks):
 
 
 def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
-              const int64_t[::1] act, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off,
+              const code_t[::1] act, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off,
               double[::1] out):
     """``out[i]``: the working seconds between the end of row ``i - 1`` and the begin of row ``i`` of the same
     case on row ``i``'s activity calendar (``WeekCalendar.to_work`` of both, subtracted), where it has one and
@@ -329,23 +329,32 @@ def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double
                         - _to_work(&rank[ci, 0], &masks[ci, 0], a_end[i - 1] + off)
 
 
-def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end,
-           const int64_t[::1] act, const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance,
-           const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, const uint8_t[::1] release,
-           int rel_mode, double rel_latency, double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays,
-           const double[::1] gap, double[::1] begin, double[::1] end):
-    """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``); writes
-    ``begin``/``end`` in place. ``rel_mode``: 0 no release rule, 1 ``immediate`` (``rel_latency``), 2 ``daily``
-    (``next_weekday_release`` at ``rel_tod``). ``gap``: each row's own wait in working seconds, from
-    :func:`work_gaps` (it depends on the log only, so it is computed once for all replays)."""
+def retime(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end, const code_t[::1] act,
+           const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance, const uint8_t[::1] release,
+           const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, int rel_mode, double rel_latency,
+           double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays, const double[::1] gap,
+           double[::1] begin, double[::1] end, double[::1] thr):
+    """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``).
+
+    ``drop``, ``run``, ``advance``, ``release``: the change, one entry per row, or empty (no row dropped, in a
+    run, advanced, released). A case is re-timed when one of its rows is changed. ``rel_mode``: 0 no release
+    rule, 1 ``immediate`` (``rel_latency``), 2 ``daily`` (``next_weekday_release`` at ``rel_tod``). ``gap``:
+    each row's own wait in working seconds, from :func:`work_gaps` (it depends on the log only, so it is
+    computed once for all replays). Outputs, each optional (empty: not written): ``begin``/``end``, the new
+    times of the re-timed cases' rows (the caller fills them with the old times first); ``thr``, the re-timed
+    cases' throughput — the last end minus the first begin of the rows not dropped, ``CaseArrays.throughput``'s
+    NaN and infinity rule included — left as it was for a case with every row dropped."""
     cdef Py_ssize_t n_cals = masks.shape[0]
     cdef int64_t[:, ::1] rank = _week_ranks(masks)
     cdef int64_t[:, :] hours = np.zeros((n_cals, 168), dtype=np.int64)  # the working hours, in order
     cdef int64_t[::1] n_hours = np.zeros(n_cals, dtype=np.int64)
     cdef Py_ssize_t j, h, c, lo, hi, i, rep
-    cdef bint in_run, live
+    cdef bint in_run, live, touched, any_kept, has_nan
+    cdef bint has_drop = drop.shape[0] > 0, has_run = run.shape[0] > 0, has_adv = advance.shape[0] > 0
+    cdef bint has_rel = release.shape[0] > 0, write_times = begin.shape[0] > 0, write_thr = thr.shape[0] > 0
     cdef double ready_new, run_start, run_max, rn, old_ready, nb, w, per_week, wk, rr, abs_s, day, cap, ne
-    cdef int64_t ci, jh, nxt, top
+    cdef double first_b, last_e, out
+    cdef int64_t ci, jh, nxt, top, cur_run
     cdef const int64_t* rk
     cdef const uint8_t* mk
     for j in range(n_cals):
@@ -354,17 +363,32 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                 hours[j, n_hours[j]] = h
                 n_hours[j] += 1
     with nogil:
-        for c in range(hit.shape[0]):
-            if not hit[c]:
-                continue
+        for c in range(bounds.shape[0] - 1):
             lo = bounds[c]
             hi = bounds[c + 1]
-            ready_new = end[lo]
+            touched = False
+            for i in range(lo, hi):
+                if (has_drop and drop[i]) or (has_run and run[i] >= 0) or (has_rel and release[i]) \
+                        or (has_adv and advance[i] > 0):
+                    touched = True
+                    break
+            if not touched:
+                continue
+            ready_new = a_end[lo]
             run_start = 0.0
             run_max = -INFINITY
+            any_kept = not (has_drop and drop[lo])
+            has_nan = False
+            first_b = INFINITY
+            last_e = -INFINITY
+            if any_kept:  # the first row keeps its times
+                first_b = a_begin[lo]
+                last_e = a_end[lo]
+                has_nan = isnan(first_b) or isnan(last_e)
             for i in range(lo + 1, hi):
-                in_run = run[i] >= 0
-                if in_run and run[i - 1] != run[i]:
+                cur_run = run[i] if has_run else -1
+                in_run = cur_run >= 0
+                if in_run and run[i - 1] != cur_run:
                     run_start = ready_new
                     run_max = -INFINITY
                 rn = run_start if in_run else ready_new
@@ -388,7 +412,7 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                         # below 0 (a rounding up to the next week): NumPy indexes the hours from the end
                         nb = wk * WEEK + hours[ci, jh if jh >= 0 else jh + n_hours[ci]] * HOUR + (rr - jh * HOUR) \
                             - MONDAY - off
-                if rel_mode > 0 and release[i]:
+                if rel_mode > 0 and has_rel and release[i]:
                     if rel_mode == 1:
                         nb = rn + rel_latency
                     else:  # next_weekday_release
@@ -397,23 +421,38 @@ def retime(const uint8_t[::1] hit, const int64_t[::1] bounds, const double[::1] 
                         if day * DAY + rel_tod < abs_s:
                             day = day + 1
                         for rep in range(7):
+                            if not isfinite(day):  # NaN times (NumPy's version raises): no weekday to look up
+                                break
                             if not rel_weekdays[<int64_t>_mod(day + 3, 7.0)]:
                                 day = day + 1
                         nb = day * DAY + rel_tod - origin_s
-                cap = a_begin[i] - advance[i]
+                cap = a_begin[i] - (advance[i] if has_adv else 0.0)
                 if not cap >= nb:  # np.minimum: the smaller, NaN if either is NaN
                     nb = cap if (cap < nb or isnan(cap)) else nb
                 ne = nb + (a_end[i] - a_begin[i])
-                begin[i] = nb
-                end[i] = ne
-                live = not drop[i]
+                if write_times:
+                    begin[i] = nb
+                    end[i] = ne
+                live = not (has_drop and drop[i])
+                if live:  # np.minimum.reduceat / np.maximum.reduceat of the kept rows: NaN wins
+                    any_kept = True
+                    if isnan(nb) or isnan(ne):
+                        has_nan = True
+                    else:
+                        if nb < first_b:
+                            first_b = nb
+                        if ne > last_e:
+                            last_e = ne
                 if live and in_run and (ne > run_max or isnan(ne)) and not isnan(run_max):  # np.maximum
                     run_max = ne
                 if live and not in_run:
                     ready_new = ne
-                nxt = run[i + 1] if i + 1 < hi else -2
-                if in_run and nxt != run[i]:
+                nxt = (run[i + 1] if has_run else -1) if i + 1 < hi else -2
+                if in_run and nxt != cur_run:
                     ready_new = run_max if isfinite(run_max) else run_start
+            if write_thr and any_kept:
+                out = last_e - first_b
+                thr[c] = out if (isfinite(out) and not has_nan) else 0.0
 
 
 def hours_floor(const double[::1] x, int64_t[::1] out):

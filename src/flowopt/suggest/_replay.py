@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from flowopt._compiled import loops
-from flowopt._sorting import code_order
+from flowopt._sorting import code_order, compiled_codes
 from flowopt.analysis._stats import bootstrap_mean_range
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
@@ -406,50 +406,26 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     queue). An event never moves later than it was. With the compiled loops (:mod:`flowopt._compiled`) one pass
     re-times the cases one after another (:func:`flowopt._loops.retime`); otherwise one vectorised step per
     position in the case (a loop over positions, not over cases or events). Both give the same floats
-    (tests/suggest/test_replay.py).
+    (tests/suggest/test_replay.py). The replays need only the cases' new throughput: :func:`_retimed_throughput`.
     """
     m = a.end.shape[0]
+    keep = np.ones(m, dtype=bool) if drop is None else ~drop
+    begin, end = a.begin.copy(), a.end.copy()
+    if m and loops() is not None:
+        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, begin, end, np.zeros(0))
+        return begin, end, keep
     drop = np.zeros(m, dtype=bool) if drop is None else drop
     run = np.full(m, -1, dtype=np.int64) if run is None else run
     release = np.zeros(m, dtype=bool) if release is None else release
-    begin, end = a.begin.copy(), a.end.copy()
-    keep = ~drop
     advance = np.zeros(m) if advance is None else advance
     touched = drop | (run >= 0) | release | (advance > 0)
     if m == 0 or not touched.any():
         return begin, end, keep
-    cal_idx = np.full(len(a.names), -1, dtype=np.int64)
-    cals = [cal for cal in (calendars or []) if cal is not None]
-    k = 0
-    for code, maybe in enumerate(calendars or []):
-        if maybe is not None:
-            cal_idx[code] = k
-            k += 1
+    cal_idx, cals = _calendar_index(a, calendars)
     off = a.origin_ns / _NS
     n = a.n_cases
     hit = np.zeros(n, dtype=bool)
     hit[a.case[touched]] = True
-    compiled = loops()
-    if compiled is not None:
-        u8 = np.uint8
-        masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168)
-        mode, latency, tod, origin_s, weekdays = release_rule._kernel_args() \
-            if release_rule is not None and release.any() else (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
-        f64 = np.float64
-        bounds, a_begin, a_end = a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False), \
-            a.end.astype(f64, copy=False)
-        act, cal_masks = a.act.astype(np.int64, copy=False), masks.view(u8)
-        key = cal_idx.tobytes() + masks.tobytes()
-        gap = a._work_gaps.get(key)
-        if gap is None:
-            gap = np.empty(m)
-            compiled.work_gaps(bounds, a_begin, a_end, act, cal_idx, cal_masks, float(off), gap)
-            gap.setflags(write=False)
-            a._work_gaps[key] = gap
-        compiled.retime(hit.view(u8), bounds, a_begin, a_end, act, drop.view(u8), run.astype(np.int64, copy=False),
-                        np.asarray(advance, dtype=f64), cal_idx, cal_masks, float(off), release.view(u8), mode,
-                        latency, tod, origin_s, weekdays.view(u8), gap, begin, end)
-        return begin, end, keep
     rows = np.flatnonzero(hit[a.case])
     pos = rows - a.bounds[a.case[rows]]
     order = code_order(pos)  # positions are small: a radix sort
@@ -500,6 +476,74 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     return begin, end, keep
 
 
+def _calendar_index(a: CaseArrays, calendars: list[WeekCalendar | None] | None) -> tuple[np.ndarray,
+                                                                                     list[WeekCalendar]]:
+    """Per activity code, its calendar's index among the activities' calendars (-1: none), and those calendars."""
+    cal_idx = np.full(len(a.names), -1, dtype=np.int64)
+    cals = [cal for cal in (calendars or []) if cal is not None]
+    k = 0
+    for code, maybe in enumerate(calendars or []):
+        if maybe is not None:
+            cal_idx[code] = k
+            k += 1
+    return cal_idx, cals
+
+
+def _compiled_retime(a: CaseArrays, drop: np.ndarray | None, run: np.ndarray | None, release: np.ndarray | None,
+                     release_rule: ReleaseRule | None, advance: np.ndarray | None,
+                     calendars: list[WeekCalendar | None] | None, begin: np.ndarray, end: np.ndarray,
+                     thr: np.ndarray) -> None:
+    """:func:`flowopt._loops.retime` of the change: writes the new times into ``begin``/``end`` and the re-timed
+    cases' throughput into ``thr`` (each skipped when empty). A change not given is passed as an empty array."""
+    compiled = loops()
+    assert compiled is not None
+    cal_idx, cals = _calendar_index(a, calendars)
+    none_u8, f64 = np.zeros(0, dtype=np.uint8), np.float64
+    masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168).view(np.uint8)
+    rel = none_u8 if release is None else release.view(np.uint8)
+    mode, latency, tod, origin_s, weekdays = release_rule._kernel_args() \
+        if release_rule is not None and release is not None and release.any() \
+        else (0, 0.0, 0.0, 0.0, np.zeros(7, dtype=bool))
+    bounds, a_begin, a_end = a.bounds.astype(np.int64, copy=False), a.begin.astype(f64, copy=False), \
+        a.end.astype(f64, copy=False)
+    act = compiled_codes(a.act)
+    off = float(a.origin_ns / _NS)
+    key = cal_idx.tobytes() + masks.tobytes()
+    gap = a._work_gaps.get(key)
+    if gap is None:
+        gap = np.empty(a.end.shape[0])
+        compiled.work_gaps(bounds, a_begin, a_end, act, cal_idx, masks, off, gap)
+        gap.setflags(write=False)
+        a._work_gaps[key] = gap
+    compiled.retime(bounds, a_begin, a_end, act, none_u8 if drop is None else drop.view(np.uint8),
+                    np.zeros(0, dtype=np.int64) if run is None else run.astype(np.int64, copy=False),
+                    np.zeros(0) if advance is None else np.asarray(advance, dtype=f64), rel, cal_idx, masks, off,
+                    mode, latency, tod, origin_s, weekdays.view(np.uint8), gap, begin, end, thr)
+
+
+def _retimed_throughput(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | None = None,
+                        release: np.ndarray | None = None, release_rule: ReleaseRule | None = None,
+                        advance: np.ndarray | None = None,
+                        calendars: list[WeekCalendar | None] | None = None) -> np.ndarray:
+    """Each case's throughput after the change (:func:`_retime`), seconds; a case with every row dropped keeps
+    its own (it is not "finished in 0 s").
+
+    The same numbers as ``a.throughput(*_retime(...))`` with that rule; with the compiled loops, the cases the
+    change leaves alone are not re-timed nor re-measured, and no new times are stored.
+    """
+    before = a.throughput()
+    if a.end.shape[0] and loops() is not None:
+        after = before.copy()
+        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, np.zeros(0), np.zeros(0), after)
+        return after
+    begin, end, keep = _retime(a, drop=drop, run=run, release=release, release_rule=release_rule, advance=advance,
+                               calendars=calendars)
+    if keep.all():
+        return a.throughput(begin, end, None)
+    has_rows = np.add.reduceat(keep.astype(np.int64), a.bounds[:-1]) > 0
+    return np.where(has_rows, a.throughput(begin, end, keep), before)
+
+
 def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray | None = None,
                   rows: np.ndarray | None = None, arrays: CaseArrays | None = None,
                   calendars: list[WeekCalendar | None] | None = None) -> Replay:
@@ -528,12 +572,8 @@ def replay_remove(log: EventLog, activities: Iterable[str], *, cases: np.ndarray
         drop &= cases[a.case]
     if rows is not None:
         drop &= np.asarray(rows, dtype=bool)
-    begin, end, keep = _retime(a, drop=drop, calendars=cals)
+    after = _retimed_throughput(a, drop=drop, calendars=cals)  # a case with every event removed keeps its time
     before = a.throughput()
-    after = a.throughput(begin, end, keep)
-    # a case with every event removed is not "finished in 0 s": keep its time
-    has_rows = np.add.reduceat(keep.astype(np.int64), a.bounds[:-1]) > 0 if keep.shape[0] else np.zeros(0, bool)
-    after = np.where(has_rows, after, before)
     removed = float(np.where(drop, a.end - a.begin, 0.0).sum())
     return Replay(before_s=before, after_s=after, period_days=_period_days(a), service_removed_s=removed,
                   scale=a.scale)
@@ -568,10 +608,8 @@ def replay_parallel(log: EventLog, activities: Iterable[str], *, arrays: CaseArr
         np.maximum.at(hi, rid, step)
         ok = ins & (hi[rid] > lo[rid])  # a run needs two different steps: one step repeated is not a chain
         run = np.where(ok, rid, -1)
-    begin, end, keep = _retime(a, run=run, calendars=cals)
-    before = a.throughput()
-    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a),
-                  scale=a.scale)
+    return Replay(before_s=a.throughput(), after_s=_retimed_throughput(a, run=run, calendars=cals),
+                  period_days=_period_days(a), scale=a.scale)
 
 
 def replay_advance(log: EventLog, advance: np.ndarray, *, arrays: CaseArrays | None = None,
@@ -587,9 +625,9 @@ def replay_advance(log: EventLog, advance: np.ndarray, *, arrays: CaseArrays | N
     if adv.shape[0] != a.end.shape[0]:
         raise ParameterError(f"The 'advance' parameter of replay_advance must have one entry per event "
                              f"({a.end.shape[0]}). Got {adv.shape[0]} instead.")
-    begin, end, keep = _retime(a, advance=np.maximum(adv, 0.0), calendars=cals)
     before = a.throughput()
-    return Replay(before_s=before, after_s=np.minimum(a.throughput(begin, end, keep), before),
+    after = _retimed_throughput(a, advance=np.maximum(adv, 0.0), calendars=cals)
+    return Replay(before_s=before, after_s=np.minimum(after, before),
                   period_days=_period_days(a), scale=a.scale)
 
 
@@ -667,9 +705,8 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
         sel &= named(log, a, a.prev_act(), [source])
     rule = ReleaseRule(kind="immediate", latency_s=latency_s) if schedule == "immediate" else \
         ReleaseRule(kind="daily", time_of_day_s=learned_release_time(a, np.flatnonzero(sel)), origin_ns=a.origin_ns)
-    begin, end, keep = _retime(a, release=sel, release_rule=rule, calendars=cals)
-    before = a.throughput()
-    return Replay(before_s=before, after_s=a.throughput(begin, end, keep), period_days=_period_days(a),
+    after = _retimed_throughput(a, release=sel, release_rule=rule, calendars=cals)
+    return Replay(before_s=a.throughput(), after_s=after, period_days=_period_days(a),
                   scale=a.scale)
 
 

@@ -53,7 +53,7 @@ from flowopt.suggest._replay import (
     Replay,
     WeekCalendar,
     _period_days,
-    _retime,
+    _retimed_throughput,
     case_arrays,
     learn_calendars,
     named,
@@ -294,8 +294,7 @@ def _replay_cut(a: CaseArrays, cals: list[WeekCalendar | None], rows: np.ndarray
     rw = np.where(np.isnan(pe), sw, cal.to_work(np.nan_to_num(pe) + off))
     moved = cal.from_work(np.maximum(sw - cut_w, rw)) - off
     new_begin[rows] = np.minimum(np.where(cut_w > 0, moved, a.begin[rows]), a.begin[rows])
-    begin, end, keep = _retime(a, advance=a.begin - new_begin, calendars=cals)
     before = a.throughput()[covered]
-    after = a.throughput(begin, end, keep)[covered]
+    after = _retimed_throughput(a, advance=a.begin - new_begin, calendars=cals)[covered]
     return Replay(before_s=before, after_s=np.minimum(after, before), period_days=_period_days(a),
                   method="simulation+replay")
