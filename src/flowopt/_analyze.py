@@ -178,9 +178,10 @@ def analyze(log: EventLog, config: Config | Mapping[str, Any] | str | os.PathLik
             per_detector = {name: detect(name) for name in order}
         else:
             running = {name: pool.submit(detect, name) for name in order}
-            pool.submit(replay_inputs, log)  # the suggestions' inputs, cached for suggest()
-            # this thread would only wait for the findings: it computes the views that need none meanwhile
+            # this thread would only wait for the findings: it computes the views that need none meanwhile, and
+            # the suggestions' inputs (cached for suggest())
             kpi_values, stages, variants = compute_kpis(log, graph, cfg), discover_stages(log), discover_variants(log)
+            replay_inputs(log)
             per_detector = {name: running[name].result() for name in order}
         findings = Findings([f for name in sorted(DETECTORS) for f in per_detector[name]])
         suggestions = suggest(log, findings, graph, cfg)

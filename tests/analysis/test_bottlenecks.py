@@ -54,3 +54,25 @@ def test_queue_trend() -> None:
 
 def test_registered() -> None:
     assert DETECTORS["bottleneck"] is find_bottlenecks
+
+
+def test_utilisation_from_the_wait_tables_resource_order_equals_its_own_sort() -> None:
+    """utilisation() slices the wait table's rows by resource instead of sorting them again: the same figure
+    for any set of resources (none, one, several, all, repeated)."""
+    import dataclasses
+
+    from flowopt.analysis._bottlenecks import utilisation
+    from flowopt.analysis._waits import compute_waits
+
+    g = generate_lending_log(600, seed=8, problems=("understaffed",))
+    log = flowopt.read_log(g.frame, g.config)
+    wt = compute_waits(log)
+    assert wt.resource_order is not None
+    unsorted = dataclasses.replace(wt, resource_order=None)
+    n_res = len(log.frame["resource"].cat.categories)
+    rng = np.random.default_rng(0)
+    for codes in ([], [0], [n_res - 1, 3, 3], list(range(n_res)),
+                  *(sorted(rng.choice(n_res, size=k, replace=False).tolist()) for k in (2, 5, 9))):
+        got, want = utilisation(log, wt, np.array(codes, dtype=np.int64)), \
+            utilisation(log, unsorted, np.array(codes, dtype=np.int64))
+        assert got == want, codes

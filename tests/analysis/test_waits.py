@@ -105,6 +105,7 @@ def test_causes_add_up_to_the_wait(df: pd.DataFrame, drop_start: bool) -> None:
     parts = np.stack([wt.causes_ns[c] for c in CAUSES])
     assert (parts >= 0).all()
     assert (parts.sum(axis=0) == wt.wait_ns).all()  # exact, in ns, on every instance
+    assert np.array_equal(wt.contention_measured, wt.contention_basis == "resource")
     w = waiting_times(log)
     assert np.allclose(w[CAUSE_COLS].sum(axis=1), w["wait_s"], rtol=0, atol=1e-6)
     per_edge = w.groupby(["source", "activity"], observed=True)[["wait_s", *CAUSE_COLS]].sum()
@@ -237,9 +238,9 @@ def test_every_sweep_path_on_the_dutch_bank_log(bpic2012: flowopt.EventLog) -> N
     captured: list[tuple[object, ...]] = []
     sweep = w._contention_sweep
 
-    def capture(*args: object) -> object:
-        captured.append(args)
-        return sweep(*args)  # type: ignore[arg-type]
+    def capture(*args: object, res_order: object = None) -> object:
+        captured.append(args)  # the resource order is left out: each version below makes its own
+        return sweep(*args, res_order=res_order)  # type: ignore[arg-type]
 
     w._contention_sweep = capture  # type: ignore[assignment]
     try:

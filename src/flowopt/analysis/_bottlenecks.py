@@ -115,10 +115,17 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
     res = f["resource"].cat.codes.to_numpy().astype(np.int64)
     wanted = np.zeros(len(f["resource"].cat.categories) + 1, dtype=bool)  # the last slot: code -1 (no resource)
     wanted[np.asarray(resource_codes, dtype=np.int64)] = True
-    sel = np.flatnonzero((c.start != NAT) & wanted[res])
-    # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
-    # pass over the whole log per resource
-    sel = sel[group_time_order(res[sel], c.start[sel])]
+    if wt.resource_order is not None:  # the wait table's rows by resource then start: the wanted resources' slices
+        order, bounds = wt.resource_order
+        codes = np.unique(np.asarray(resource_codes, dtype=np.int64))
+        codes = codes[(codes >= 0) & (codes < bounds.shape[0] - 1)]
+        sel = np.concatenate([order[bounds[r]:bounds[r + 1]] for r in codes.tolist()]) if codes.shape[0] \
+            else np.zeros(0, dtype=np.int64)
+    else:
+        sel = np.flatnonzero((c.start != NAT) & wanted[res])
+        # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
+        # pass over the whole log per resource
+        sel = sel[group_time_order(res[sel], c.start[sel])]
     cuts = np.flatnonzero(np.diff(res[sel])) + 1
     busy = 0
     spans: list[tuple[int, int, int]] = []  # per resource: (its calendar, first start, last end)
@@ -173,7 +180,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
         return []
     names = c.activity_names
     act = c.activity[wt.row].astype(np.int64)
-    separated = wt.contention_basis == "resource"
+    separated = wt.contention_measured
     queue_ns = np.where(separated, wt.causes_ns["contention"] + wt.causes_ns["prioritization"]
                         + wt.causes_ns["unavailability"], wt.wait_ns - wt.causes_ns["batching"])
     queue_tot = np.bincount(act, weights=queue_ns / _NS, minlength=len(names))

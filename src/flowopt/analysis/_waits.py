@@ -81,6 +81,11 @@ class WaitTable:
     contention_basis : object array
         ``"resource"`` where contention was measured, else why not: ``"no resource"``,
         ``"no start"``, ``"shared resource"``.
+    contention_measured : bool array
+        ``contention_basis == "resource"``, without comparing a million strings.
+    resource_order : (order, bounds) or None
+        The log rows with a known start and a resource, by resource then start (ties in row order), and each
+        resource's bounds in that order (:func:`_resource_order`); ``None`` when the log names no resources.
     batches : BatchInfo
     calendars : Calendars
     notes : tuple of str
@@ -97,6 +102,8 @@ class WaitTable:
     calendars: Calendars
     shared_resources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    contention_measured: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    resource_order: tuple[np.ndarray, np.ndarray] | None = None
 
 
 _CACHE: PerObjectCache[WaitTable] = PerObjectCache()
@@ -148,9 +155,10 @@ def _compute(log: EventLog) -> WaitTable:
         else np.full(n, -1, dtype=np.int64)
     enabled_row = np.full(n, NAT, dtype=np.int64)  # when each row was enabled (NAT: first event)
     enabled_row[j] = enabled
+    res_names = list(f["resource"].cat.categories) if hasattr(f["resource"], "cat") else []
+    res_order = _resource_order(res, c.start, len(res_names)) if res_names else None
     cont, prio, basis, shared = _contention(res, c.case, c.start, c.end, enabled_row, j, enabled, t1, began,
-                                            working, sk, list(f["resource"].cat.categories)
-                                            if hasattr(f["resource"], "cat") else [])
+                                            working, sk, res_names, res_order)
     # off-duty time only delayed the case if the resource had no slack in the working part of the wait
     idle = working - cont - prio
     slack = idle > _GRACE_NS
@@ -174,7 +182,8 @@ def _compute(log: EventLog) -> WaitTable:
                      "contention: " + ", ".join(shared[:10]) + (" ..." if len(shared) > 10 else "") + ".")
     causes = {"batching": batching, "unavailability": unavail, "contention": cont, "prioritization": prio,
               "extraneous": extraneous}
-    return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, contention_basis=basis,
+    return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, contention_basis=_BASIS[basis],
+                     contention_measured=basis == 0, resource_order=res_order,
                      batches=batches, calendars=calendars, shared_resources=tuple(shared), notes=tuple(notes))
 
 
@@ -214,8 +223,10 @@ _BASIS = np.array(["resource", "shared resource", "no start", "no resource"], dt
 
 def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray, enabled_row: np.ndarray,
                 j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray, working: np.ndarray,
-                sk: np.ndarray, res_names: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Busy time of the waiting instance's resource on other cases within ``[t1, t2]``, split by who was first."""
+                sk: np.ndarray, res_names: list[Any], res_order: tuple[np.ndarray, np.ndarray] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Busy time of the waiting instance's resource on other cases within ``[t1, t2]``, split by who was first;
+    the basis of each (codes into :data:`_BASIS`); the shared resources."""
     r_j = res[j]
     basis = np.zeros(len(j), dtype=np.int8)  # codes into _BASIS, turned into text at the end
     basis[~sk] = 2
@@ -223,23 +234,31 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     # both versions give the same numbers (tests/analysis/test_waits.py)
     args = (res, case, start, end, enabled_row, j, enabled, t1, t2, working, sk, len(res_names), _MULTI_SHARE)
     if loops() is not None:
-        cont, prio, is_shared = _contention_sweep(*args)
+        cont, prio, is_shared = _contention_sweep(*args, res_order=res_order)
     else:  # an install without the compiled loops: the same numbers by array operations
-        cont, prio, is_shared = _contention_arrays(*args)
+        cont, prio, is_shared = _contention_arrays(*args, res_order=res_order)
     shared = [str(res_names[r]) for r in np.flatnonzero(is_shared)]
     if shared:  # no contention on shared labels: their instances overlap too often to be one person's queue
         basis[sk & (r_j >= 0) & is_shared[np.maximum(r_j, 0)]] = 1
-    return cont, prio, _BASIS[basis], shared
+    return cont, prio, basis, shared
 
 
-def _by_resource(res: np.ndarray, start: np.ndarray, j: np.ndarray, sk: np.ndarray, working: np.ndarray,
-                 n_res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """What both contention versions start from: the rows with a known start and a resource, by resource then
-    start (ties in row order), with each resource's bounds; and the waiting instances that can have
-    contention (known start, a resource, working time left), by resource, with their bounds (int64)."""
+def _resource_order(res: np.ndarray, start: np.ndarray, n_res: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with a known start and a resource, by resource then start (ties in row order), and each
+    resource's bounds in that order (int64)."""
     rows = np.flatnonzero((start != NAT) & (res >= 0))
     order = rows[group_time_order(res[rows], start[rows])]
     bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
+    return order, bounds
+
+
+def _by_resource(res: np.ndarray, start: np.ndarray, j: np.ndarray, sk: np.ndarray, working: np.ndarray,
+                 n_res: int, res_order: tuple[np.ndarray, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What both contention versions start from: :func:`_resource_order` (``res_order`` when already made);
+    and the waiting instances that can have contention (known start, a resource, working time left), by
+    resource, with their bounds (int64)."""
+    order, bounds = _resource_order(res, start, n_res) if res_order is None else res_order
     r_j = res[j]
     q = np.flatnonzero(sk & (r_j >= 0) & (working > 0))
     by_res, q_bounds = code_groups(r_j[q], n_res)
@@ -250,7 +269,8 @@ def _by_resource(res: np.ndarray, start: np.ndarray, j: np.ndarray, sk: np.ndarr
 def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
                        enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
                        working: np.ndarray, sk: np.ndarray, n_res: int,
-                       multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       multi_share: float, *, res_order: tuple[np.ndarray, np.ndarray] | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_contention_sweep` in NumPy array operations (the reference; used where the compiled loops are not built).
 
     Per resource, the (waiting instance, busy instance) pairs that can overlap are expanded into arrays in
@@ -260,7 +280,7 @@ def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end
     cont = np.zeros(m, dtype=np.int64)
     prio = np.zeros(m, dtype=np.int64)
     shared = np.zeros(n_res, dtype=bool)
-    order, bounds, q_all, q_bounds = _by_resource(res, start, j, sk, working, n_res)
+    order, bounds, q_all, q_bounds = _by_resource(res, start, j, sk, working, n_res, res_order)
     for r in np.flatnonzero(np.diff(q_bounds) > 0):  # loop over resources
         idx = order[bounds[r]:bounds[r + 1]]
         S, E = start[idx], end[idx]
@@ -304,7 +324,8 @@ def _contention_arrays(res: np.ndarray, case: np.ndarray, start: np.ndarray, end
 def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.ndarray,
                       enabled_row: np.ndarray, j: np.ndarray, enabled: np.ndarray, t1: np.ndarray, t2: np.ndarray,
                       working: np.ndarray, sk: np.ndarray, n_res: int,
-                      multi_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      multi_share: float, *, res_order: tuple[np.ndarray, np.ndarray] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contention and prioritization time of every waiting instance, and which resources are shared (compiled).
 
     Each resource's instances with a known start (busy ``[start, end)``) are sorted by start. A resource is
@@ -323,7 +344,7 @@ def _contention_sweep(res: np.ndarray, case: np.ndarray, start: np.ndarray, end:
         raise RuntimeError("flowopt's compiled loops are not built in this install: use _contention_arrays")
     m = j.shape[0]
     i64 = np.int64
-    order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res)
+    order, bounds, q, q_bounds = _by_resource(res, start, j, sk, working, n_res, res_order)
     S, E = start[order].astype(i64, copy=False), end[order].astype(i64, copy=False)
     C, EN = case[order].astype(i64, copy=False), enabled_row[order].astype(i64, copy=False)
     qa, qb, qc, qe, qw = (x.astype(i64, copy=False) for x in (t1[q], t2[q], case[j[q]], enabled[q], working[q]))
