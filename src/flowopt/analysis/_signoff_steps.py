@@ -352,9 +352,14 @@ def _step_table(ex: pd.DataFrame, protected: tuple[str, ...]) -> pd.DataFrame:
     step = ex["step"].cat.codes.to_numpy().astype(np.int64)
     names = ex["step"].cat.categories
     k = len(names)
-    oc = np.asarray(ex["outcome"].cat.categories, dtype=object)[ex["outcome"].cat.codes.to_numpy()]
-    dec = oc != "unknown"
-    neg = (oc == "rejected") | (oc == "returned")
+    oc_codes = ex["outcome"].cat.codes.to_numpy()
+    oc_names = np.asarray(ex["outcome"].cat.categories, dtype=object)
+
+    def outcome_is(*labels: str) -> np.ndarray:  # per execution, from a per-category table (no text compared per row)
+        return np.isin(oc_names, labels)[oc_codes] if oc_names.shape[0] else np.zeros(oc_codes.shape[0], dtype=bool)
+
+    dec = ~outcome_is("unknown")
+    neg = outcome_is("rejected", "returned")
     case = ex["case"].to_numpy().astype(np.int64)
     n_case = int(case.max()) + 1 if len(case) else 1
 
@@ -366,7 +371,7 @@ def _step_table(ex: pd.DataFrame, protected: tuple[str, ...]) -> pd.DataFrame:
         return distinct_counts(step[keep], item[keep], k, width)
 
     executions, decided = count(), count(dec)
-    approvals, rejections, returns = count(oc == "approved"), count(oc == "rejected"), count(oc == "returned")
+    approvals, rejections, returns = (count(outcome_is(x)) for x in ("approved", "rejected", "returned"))
     cases, cases_dec, cases_neg = distinct(case, n_case), distinct(case, n_case, dec), distinct(case, n_case, neg)
     res = ex["resource"].cat.codes.to_numpy().astype(np.int64)
     resources = distinct(res, len(ex["resource"].cat.categories) + 1)
