@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import flowopt
 from flowopt.analysis._batching import detect_batches
 from flowopt.analysis._calendars import learn_calendars
-from flowopt.analysis._waits import CAUSES, compute_waits, waiting_times
+from flowopt.analysis._waits import CAUSES, _resource_order, compute_waits, waiting_times
 from flowopt.datasets._generator import generate_lending_log
 from flowopt.errors import RowsDroppedWarning
 
@@ -255,3 +255,32 @@ def test_every_sweep_path_on_the_dutch_bank_log(bpic2012: flowopt.EventLog) -> N
             got = w._contention_sweep(*args)  # type: ignore[arg-type]
         for a, b in zip(want, got, strict=True):
             assert np.array_equal(a, b), (scan_max, per_instance)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interval_logs(), st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_grouping_from_the_instant_order_is_a_lexsort(df: pd.DataFrame, seed: int, masked: bool,
+                                                      drop_some_starts: bool) -> None:
+    """Rows by group then instant from the log's one time order: np.lexsort((instant, group)) of the rows
+    kept, ties (equal instants, many here) in row order; the wait table's resource order is that of its rows
+    with a start and a resource."""
+    from flowopt.analysis._instants import by_group_then_instant, instants
+
+    if drop_some_starts:
+        df = df.assign(start=df["start"].where(np.arange(len(df)) % 3 != 0))
+    log = _read(df)
+    c = log.codes()
+    inst, order = instants(log)
+    assert np.array_equal(inst, np.where(c.start != _NAT, c.start, c.end))
+    assert np.array_equal(order, np.lexsort((np.arange(len(inst)), inst)))
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 5))
+    group = rng.integers(0, k, len(inst))
+    mask = rng.random(len(inst)) < 0.6 if masked else None
+    rows = np.arange(len(inst)) if mask is None else np.flatnonzero(mask)
+    want = rows[np.lexsort((inst[rows], group[rows]))]
+    assert np.array_equal(by_group_then_instant(log, group, k, mask), want)
+    wt = compute_waits(log)
+    if wt.resource_order is not None:
+        res = log.frame["resource"].cat.codes.to_numpy().astype(np.int64)
+        assert np.array_equal(wt.resource_order[0], _resource_order(res, c.start, int(res.max()) + 1)[0])

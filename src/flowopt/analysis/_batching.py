@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from flowopt._sorting import group_time_order
+from flowopt.analysis._instants import by_group_then_instant, instants
 from flowopt.discovery._kernels import NAT
 from flowopt.log import EventLog
 
@@ -85,12 +85,12 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
     if n == 0:
         return BatchInfo(release=release)
     known = c.start != NAT
-    inst = np.where(known, c.start, c.end)
+    inst, _ = instants(log)
     f = log.frame
     res = f["resource"].cat.codes.to_numpy().astype(np.int64) if hasattr(f["resource"], "cat") \
         else np.full(n, -1, dtype=np.int64)
     act = c.activity.astype(np.int64)
-    order = group_time_order(act, inst)
+    order = by_group_then_instant(log, act, len(c.activity_names))  # by activity, then instant
     a_s, t_s, r_s = act[order], inst[order], res[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (a_s[1:] != a_s[:-1]) | ((t_s[1:] - t_s[:-1]) > window_s * 1e9)

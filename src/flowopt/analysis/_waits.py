@@ -53,6 +53,7 @@ from flowopt._memo import PerObjectCache
 from flowopt._sorting import code_groups, code_order, group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
+from flowopt.analysis._instants import by_group_then_instant
 from flowopt.discovery._kernels import NAT, dfg_pairs
 from flowopt.log import EventLog
 
@@ -156,7 +157,10 @@ def _compute(log: EventLog) -> WaitTable:
     enabled_row = np.full(n, NAT, dtype=np.int64)  # when each row was enabled (NAT: first event)
     enabled_row[j] = enabled
     res_names = list(f["resource"].cat.categories) if hasattr(f["resource"], "cat") else []
-    res_order = _resource_order(res, c.start, len(res_names)) if res_names else None
+    res_order = None
+    if res_names:  # the rows with a start and a resource by resource, then start: from the log's instant order
+        order = by_group_then_instant(log, res, len(res_names), (c.start != NAT) & (res >= 0))
+        res_order = order, np.searchsorted(res[order], np.arange(len(res_names) + 1)).astype(np.int64)
     cont, prio, basis, shared = _contention(res, c.case, c.start, c.end, enabled_row, j, enabled, t1, began,
                                             working, sk, res_names, res_order)
     # off-duty time only delayed the case if the resource had no slack in the working part of the wait
