@@ -96,28 +96,3 @@ def test_parameters_and_registry() -> None:
         practice_variation(log, None, flowopt.Config(), min_ratio=0.5)
     assert DETECTORS["practice_variation"] is practice_variation
 
-
-@settings(max_examples=80, deadline=None)
-@given(n=st.integers(0, 300), n_act=st.integers(1, 6), n_party=st.integers(1, 12), min_events=st.integers(1, 8),
-       seed=st.integers(0, 2**32 - 1), masked=st.booleans())
-def test_groups_by_party_equal_each_activitys_own_grouping(n: int, n_act: int, n_party: int, min_events: int,
-                                                           seed: int, masked: bool) -> None:
-    """One sort per level, sliced per activity, gives each activity's groups as grouping its own rows would:
-    the known parties with at least min_events rows, by code, each group's rows in row order."""
-    from flowopt.analysis._practice import _ByParty
-
-    rng = np.random.default_rng(seed)
-    act = rng.integers(0, n_act, n).astype(np.int8)
-    codes = rng.integers(-1, n_party, n).astype(np.int64)  # -1: no party
-    mask = rng.random(n) < 0.7 if masked else None
-    by = _ByParty(codes, act, n_act, mask)
-    for a in range(n_act):
-        rows = np.flatnonzero((act == a) & (True if mask is None else mask))
-        want = []
-        for code in range(n_party):
-            r = rows[codes[rows] == code]
-            if len(r) >= min_events:
-                want.append((code, r))
-        got = by.groups(a, min_events)
-        assert [g for g, _ in got] == [g for g, _ in want]
-        assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(got, want, strict=True))

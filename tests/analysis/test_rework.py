@@ -159,23 +159,3 @@ def test_repeats_per_case_is_the_same_counted_or_sorted(events: list[tuple[int, 
     small = _repeats_per_case(case, act, n_cases, 7)  # at most 70 + 40 pairs: counted
     wide = _repeats_per_case(case, act, n_cases, 7 + 10 ** 6)  # pairs beyond 4 per event: sorted
     assert small.tolist() == want.tolist() == wide.tolist()
-
-
-@settings(max_examples=80, deadline=None)
-@given(sizes=st.lists(st.integers(1, 12), min_size=1, max_size=40), n_act=st.integers(1, 5),
-       seed=st.integers(0, 2**32 - 1))
-def test_case_activity_runs_are_np_unique_of_the_key(sizes: list[int], n_act: int, seed: int) -> None:
-    """The repeats' runs of (case, activity), from a sort within each case, are NumPy's unique of the key with
-    its first rows, inverse and counts, and each key's last row."""
-    from flowopt.analysis._rework import _case_activity_runs
-
-    rng = np.random.default_rng(seed)
-    case = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-    act = rng.integers(0, n_act, case.shape[0]).astype(np.int8)
-    key = case * n_act + act
-    uniq, first, last, inv, counts = _case_activity_runs(case, act, key)
-    w_uniq, w_first, w_inv, w_counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-    w_last = np.zeros(len(w_uniq), dtype=np.int64)
-    np.maximum.at(w_last, w_inv, np.arange(key.shape[0]))
-    for got, want in ((uniq, w_uniq), (first, w_first), (last, w_last), (inv, w_inv), (counts, w_counts)):
-        assert np.array_equal(got, want)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from flowopt._sorting import code_order
+from flowopt._sorting import code_groups, code_order
 from flowopt.analysis._costs import distinct, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._handoffs import holm
@@ -40,30 +40,18 @@ __all__ = ["practice_variation"]
 _NS = 1e9
 
 
-class _ByParty:
-    """The rows (all, or those with a known start) of every activity grouped by party code: one sort per level
-    for all activities, then :meth:`groups` slices an activity's part."""
-
-    def __init__(self, codes: np.ndarray, act: np.ndarray, n_act: int, mask: np.ndarray | None) -> None:
-        ok = codes >= 0 if mask is None else (codes >= 0) & mask
-        rows = np.flatnonzero(ok)
-        width = int(codes.max()) + 1 if codes.shape[0] else 1
-        key = act[rows].astype(np.int64) * width + codes[rows]
-        order = code_order(key, max(n_act, 1) * width)  # stable: by activity, party, then row
-        self.rows, self.codes = rows[order], codes[rows][order]
-        self.bounds = np.searchsorted(key[order], np.arange(n_act + 1, dtype=np.int64) * width)
-
-    def groups(self, act: int, min_events: int) -> list[tuple[int, np.ndarray]]:
-        """(group code, rows) for every known group of the activity with at least ``min_events`` rows, sorted
-        by code, each group's rows in row order."""
-        lo, hi = int(self.bounds[act]), int(self.bounds[act + 1])
-        sg = self.codes[lo:hi]
-        if not sg.shape[0]:
-            return []
-        start = np.flatnonzero(np.concatenate(([True], sg[1:] != sg[:-1])))  # runs of equal codes
-        cnt = np.diff(np.append(start, sg.shape[0]))
-        rows = self.rows[lo:hi]
-        return [(int(sg[s]), rows[s:s + n]) for s, n in zip(start, cnt, strict=True) if n >= min_events]
+def _groups(codes: np.ndarray, rows: np.ndarray, min_events: int) -> list[tuple[int, np.ndarray]]:
+    """(group code, rows) for every known group with at least ``min_events`` rows, sorted by code."""
+    g = codes[rows]
+    ok = g >= 0
+    rows, g = rows[ok], g[ok]
+    if not len(rows):
+        return []
+    order = code_order(g)
+    sg = g[order]
+    start = np.flatnonzero(np.concatenate(([True], sg[1:] != sg[:-1])))  # runs of equal codes (already sorted)
+    cnt = np.diff(np.append(start, len(sg)))
+    return [(int(sg[s]), rows[order[s:s + n]]) for s, n in zip(start, cnt, strict=True) if n >= min_events]
 
 
 def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config, *, alpha: float = 0.01,
@@ -123,24 +111,25 @@ def practice_variation(log: EventLog, graph: ProcessGraph | None, config: Config
     same[:-1] = c.case[1:] == c.case[:-1]
     nxt[:-1] = np.where(same[:-1], c.activity[1:], a)
     levels = [lv for lv, has in (("resource", log.has_resource), ("role", log.has_role)) if has]
-    per_act = np.bincount(c.activity, minlength=a)
+    act_order, act_bounds = code_groups(c.activity, a)
 
     tests: list[dict[str, Any]] = []
     for level in levels:
         codes = party_codes(log, level)
         cats = [str(v) for v in log.frame[level].astype("category").cat.categories]
-        all_rows, timed_rows = _ByParty(codes, c.activity, a, None), _ByParty(codes, c.activity, a, known)
         for act in range(a):  # loop over activities
-            if per_act[act] < 2 * min_events:
+            rows = act_order[act_bounds[act]:act_bounds[act + 1]]
+            if len(rows) < 2 * min_events:
                 continue
-            groups = timed_rows.groups(act, min_events)
+            dur_rows = rows[known[rows]]
+            groups = _groups(codes, dur_rows, min_events)
             if len(groups) >= 2:
                 samples = [service[r] for _, r in groups]
                 if min(float(s.min()) for s in samples) < max(float(s.max()) for s in samples):  # not all one value
                     h, p = kruskal_wallis(samples)
                     tests.append({"dimension": "duration", "level": level, "act": act, "groups": groups,
                                   "cats": cats, "stat": float(h), "p": float(p), "test": "kruskal"})
-            groups = all_rows.groups(act, min_events)
+            groups = _groups(codes, rows, min_events)
             if len(groups) >= 2:
                 tests.extend(_path_test(groups, nxt, a, level, act, cats))
     if not tests:

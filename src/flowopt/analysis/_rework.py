@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _st
 
-from flowopt._sorting import group_time_order
 from flowopt.analysis._costs import event_costs, party_codes
 from flowopt.analysis._findings import Finding, finding_id
 from flowopt.analysis._hotspots import throughput_total_s
@@ -120,22 +119,6 @@ def _split(keys: np.ndarray, wanted: np.ndarray) -> dict[int, np.ndarray]:
     return {int(k): order[a:b] for k, a, b in zip(wanted, lo, hi)}
 
 
-def _case_activity_runs(case: np.ndarray, act: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, ...]:
-    """``np.unique(key, return_index=True, return_inverse=True, return_counts=True)`` of ``key = case * a + act``
-    for rows grouped by case, plus each key's last row: from a stable sort by activity within each case (the
-    rows are already by case: the group-then-value sort, not a sort of the whole key)."""
-    n = key.shape[0]
-    order = group_time_order(case, act.astype(np.int64))  # stable: equal keys keep their row order
-    sk = key[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = sk[1:] != sk[:-1]
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], n)
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.cumsum(new) - 1
-    return sk[starts], order[starts], order[ends - 1], inv, ends - starts
-
-
 def rework_loop(log: EventLog, graph: ProcessGraph | None, config: Config, *,
                 min_share: float = 0.05) -> list[Finding]:
     """Find rework loops, repeated activities and ping-pong, with the time and cost they add.
@@ -211,7 +194,9 @@ def rework_loop(log: EventLog, graph: ProcessGraph | None, config: Config, *,
 
     # ---- repeats not explained by a reported loop
     key = c.case * a + c.activity
-    uniq, first, last, inv, counts = _case_activity_runs(c.case, c.activity, key)
+    uniq, first, inv, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    last = np.zeros(len(uniq), dtype=np.int64)
+    np.maximum.at(last, inv, np.arange(n))
     rep = counts > 1
     if reported_loops and len(i):
         in_loop = np.isin(loop_key, np.fromiter(reported_loops, dtype=np.int64))
