@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from flowopt._sorting import group_time_order
+from flowopt._sorting import code_groups, group_time_order
 from flowopt.analysis._findings import Finding
 from flowopt.analysis._hotspots import _config, _h, throughput_total_s
 from flowopt.analysis._stats import mann_kendall, median_ci, severity
@@ -189,8 +189,9 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
     known = c.start != NAT
     first_ns, last_ns = case_span(c.case_start, c.start, c.end)
     out: list[Finding] = []
+    by_act, act_lo = code_groups(act, len(names))
     for a in np.flatnonzero(queue_tot / tp_total >= _MIN_EFFECT):  # loop over activities
-        sel = act == a
+        sel = by_act[act_lo[a]:act_lo[a + 1]]  # the activity's waits, in row order (a stable grouping)
         rows = wt.row[sel]
         n_cases = count_distinct(c.case[rows])
         if n_cases < min_cases:
@@ -234,7 +235,7 @@ def find_bottlenecks(log: EventLog, graph: ProcessGraph | None = None,
         top_rows = np.argsort(-w, kind="stable")[:5]
         examples = [str(x) for x in c.case_ids[c.case[rows[top_rows]]]]
         ev: dict[str, Any] = {
-            "activity": name, "count": int(sel.sum()), "cases": n_cases,
+            "activity": name, "count": int(sel.shape[0]), "cases": n_cases,
             "wait_before_median_s": wait_med, "wait_before_p90_s": float(np.quantile(w, 0.9)),
             "wait_before_total_s": wait_tot, "wait_before_median_ci_s": [lo, hi],
             "queue_total_s": float(queue_tot[a]), "service_median_s": svc_med,

@@ -70,6 +70,7 @@ def _h(seconds: float) -> str:
 
 
 def _handoff(log: EventLog, wt: WaitTable, sel: np.ndarray) -> dict[str, Any]:
+    """Whether the waits ``sel`` (positions in the wait table) cross roles (or resources) at the hand-off."""
     f = log.frame
     for col in ("role", "resource"):
         codes = f[col].cat.codes.to_numpy() if hasattr(f[col], "cat") else None
@@ -148,8 +149,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
     out: list[Finding] = []
     by_edge, edge_lo = code_groups(inv, g)
     for e in pick:  # loop over edges
-        sel = np.zeros(len(inv), dtype=bool)
-        sel[by_edge[edge_lo[e]:edge_lo[e + 1]]] = True
+        sel = by_edge[edge_lo[e]:edge_lo[e + 1]]  # the edge's waits, in row order (a stable grouping)
         w = wait_s[sel]
         lo, hi = median_ci(w)
         med = float(st.median[e])
@@ -170,7 +170,7 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
             category = "design"
         else:
             category = "communication" if handoff["crosses"] else "practice"
-        top_rows = np.flatnonzero(sel)[_top5(w)]
+        top_rows = sel[_top5(w)]
         examples = [str(x) for x in c.case_ids[c.case[wt.row[top_rows]]]]
         nk = int(basis_known[e])
         basis = "start" if nk == int(st.count[e]) else ("completion" if nk == 0 else "mixed")
