@@ -229,17 +229,27 @@ def named(log: EventLog, a: CaseArrays, codes: np.ndarray, names: Iterable[str])
 
 
 def in_codes(codes: np.ndarray, wanted: np.ndarray, n_codes: int) -> np.ndarray:
-    """``np.isin(codes, wanted)`` for integer codes in ``-1 .. n_codes - 1`` (-1: none), by one table lookup.
+    """``np.isin(codes, wanted)`` for integer codes in ``-1 .. n_codes - 1`` (-1: none): by comparisons when a
+    few codes are wanted, else by one table lookup.
 
     Examples
     --------
     >>> in_codes(np.array([0, 2, -1, 1]), np.array([2, 1]), 3).tolist()
     [False, True, False, True]
     """
+    wanted = np.unique(np.asarray(wanted))
+    if wanted.shape[0] <= _FEW_CODES:  # a few codes: comparisons, ten times faster than a gather through a table
+        out = np.zeros(np.shape(codes), dtype=bool)
+        for w in wanted.tolist():  # loop over the wanted codes (at most _FEW_CODES)
+            out |= codes == w
+        return out
     table = np.zeros(n_codes + 1, dtype=bool)  # the last slot stays False: where code -1 looks
     table[wanted] = True
-    out: np.ndarray = table[codes]
-    return out
+    taken: np.ndarray = table.take(codes)
+    return taken
+
+
+_FEW_CODES = 8  # wanted codes up to which in_codes compares rather than looks up
 
 
 def _signoff_activities(log: EventLog) -> dict[str, tuple[str, ...]]:

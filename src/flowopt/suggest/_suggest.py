@@ -286,17 +286,17 @@ def _cause_advance(log: EventLog, ch: Change, a: CaseArrays) -> np.ndarray | Non
     wt = compute_waits(log)
     if wt.row.shape[0] == 0 or not all(c in wt.causes_ns for c in ch.causes):
         return None
-    part = np.zeros(wt.row.shape[0])
-    for cause in ch.causes:
-        part += wt.causes_ns[cause].astype(np.float64) / 1e9
     sel = named(log, a, a.act[wt.row], ch.activities)
     if ch.edge is not None:
         sel &= named(log, a, a.act[wt.pred], [ch.edge[0]])
-    vals = part[sel]
+    idx = np.flatnonzero(sel)  # the edge's waits: their causes summed for them alone
+    vals = np.zeros(idx.shape[0])
+    for cause in ch.causes:
+        vals += wt.causes_ns[cause][idx].astype(np.float64) / 1e9
     if ch.cap_at_median and vals.shape[0]:
         vals = np.maximum(vals - float(np.median(vals)), 0.0)
     adv = np.zeros(a.end.shape[0])
-    adv[wt.row[sel]] = vals
+    adv[wt.row[idx]] = vals
     return adv if adv.any() else None
 
 
