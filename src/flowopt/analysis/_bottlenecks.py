@@ -107,21 +107,21 @@ def queue_trend(enabled_ns: np.ndarray, began_ns: np.ndarray, case_first_ns: np.
 
 
 def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> float | None:
-    """Busy time ÷ working time of the given resources (None when starts or resources are unknown)."""
+    """Busy time ÷ working time of the given resources (codes of the frame's ``resource`` categories, none
+    negative; None when starts or resources are unknown)."""
     c = log.codes()
     f = log.frame
     if not hasattr(f["resource"], "cat"):
         return None
     res = f["resource"].cat.codes.to_numpy().astype(np.int64)
-    wanted = np.zeros(len(f["resource"].cat.categories) + 1, dtype=bool)  # the last slot: code -1 (no resource)
-    wanted[np.asarray(resource_codes, dtype=np.int64)] = True
     if wt.resource_order is not None:  # the wait table's rows by resource then start: the wanted resources' slices
         order, bounds = wt.resource_order
         codes = np.unique(np.asarray(resource_codes, dtype=np.int64))
-        codes = codes[(codes >= 0) & (codes < bounds.shape[0] - 1)]
         sel = np.concatenate([order[bounds[r]:bounds[r + 1]] for r in codes.tolist()]) if codes.shape[0] \
             else np.zeros(0, dtype=np.int64)
     else:
+        wanted = np.zeros(len(f["resource"].cat.categories) + 1, dtype=bool)  # the last slot: code -1 (no resource)
+        wanted[np.asarray(resource_codes, dtype=np.int64)] = True
         sel = np.flatnonzero((c.start != NAT) & wanted[res])
         # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
         # pass over the whole log per resource

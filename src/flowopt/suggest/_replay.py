@@ -506,7 +506,8 @@ def _compiled_retime(a: CaseArrays, drop: np.ndarray | None, run: np.ndarray | N
     """:func:`flowopt._loops.retime` of the change: writes the new times into ``begin``/``end`` and the re-timed
     cases' throughput into ``thr`` (each skipped when empty). A change not given is passed as an empty array."""
     compiled = loops()
-    assert compiled is not None
+    if compiled is None:  # callers check first; a direct call on such an install lands here
+        raise RuntimeError("flowopt's compiled loops are not built in this install: use _retime's array version")
     cal_idx, cals = _calendar_index(a, calendars)
     none_u8, f64 = np.zeros(0, dtype=np.uint8), np.float64
     masks = np.array([cal.mask for cal in cals], dtype=bool).reshape(len(cals), 168).view(np.uint8)
