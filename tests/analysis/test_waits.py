@@ -264,13 +264,13 @@ def test_grouping_from_the_instant_order_is_a_lexsort(df: pd.DataFrame, seed: in
     """Rows by group then instant from the log's one time order: np.lexsort((instant, group)) of the rows
     kept, ties (equal instants, many here) in row order; the wait table's resource order is that of its rows
     with a start and a resource."""
-    from flowopt.analysis._instants import by_group_then_instant, instants
+    from flowopt.analysis._instants import by_group_then_instant, instant_order
 
     if drop_some_starts:
         df = df.assign(start=df["start"].where(np.arange(len(df)) % 3 != 0))
     log = _read(df)
     c = log.codes()
-    inst, order = instants(log)
+    inst, order = instant_order(log)
     assert np.array_equal(inst, np.where(c.start != _NAT, c.start, c.end))
     assert np.array_equal(order, np.lexsort((np.arange(len(inst)), inst)))
     rng = np.random.default_rng(seed)
@@ -279,7 +279,7 @@ def test_grouping_from_the_instant_order_is_a_lexsort(df: pd.DataFrame, seed: in
     mask = rng.random(len(inst)) < 0.6 if masked else None
     rows = np.arange(len(inst)) if mask is None else np.flatnonzero(mask)
     want = rows[np.lexsort((inst[rows], group[rows]))]
-    assert np.array_equal(by_group_then_instant(log, group, k, mask), want)
+    assert np.array_equal(by_group_then_instant(order, group, k, mask), want)
     wt = compute_waits(log)
     if wt.resource_order is not None:
         res = log.frame["resource"].cat.codes.to_numpy().astype(np.int64)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from flowopt.analysis._instants import by_group_then_instant, instants
+from flowopt.analysis._instants import by_group_then_instant, instant_order
 from flowopt.discovery._kernels import NAT
 from flowopt.log import EventLog
 
@@ -68,9 +68,12 @@ def distinct_per_group(group: np.ndarray, item: np.ndarray, n_groups: int) -> np
     return np.bincount(key[first] // width, minlength=n_groups)
 
 
-def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
-                   min_releases: int = 4) -> BatchInfo:
+def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5, min_releases: int = 4,
+                   instants: tuple[np.ndarray, np.ndarray] | None = None) -> BatchInfo:
     """Find batched activities and the release instant of every batched instance.
+
+    ``instants``: the log's :func:`~flowopt.analysis._instants.instant_order`, when the caller has it (the
+    wait-cause split does); computed here otherwise.
 
     Examples
     --------
@@ -85,12 +88,12 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
     if n == 0:
         return BatchInfo(release=release)
     known = c.start != NAT
-    inst, _ = instants(log)
+    inst, inst_order = instant_order(log) if instants is None else instants
     f = log.frame
     res = f["resource"].cat.codes.to_numpy().astype(np.int64) if hasattr(f["resource"], "cat") \
         else np.full(n, -1, dtype=np.int64)
     act = c.activity.astype(np.int64)
-    order = by_group_then_instant(log, act, len(c.activity_names))  # by activity, then instant
+    order = by_group_then_instant(inst_order, act, len(c.activity_names))  # by activity, then instant
     a_s, t_s, r_s = act[order], inst[order], res[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (a_s[1:] != a_s[:-1]) | ((t_s[1:] - t_s[:-1]) > window_s * 1e9)

@@ -53,7 +53,7 @@ from flowopt._memo import PerObjectCache
 from flowopt._sorting import code_groups, code_order, group_time_order
 from flowopt.analysis._batching import BatchInfo, detect_batches
 from flowopt.analysis._calendars import Calendars, learn_calendars
-from flowopt.analysis._instants import by_group_then_instant
+from flowopt.analysis._instants import by_group_then_instant, instant_order
 from flowopt.discovery._kernels import NAT, dfg_pairs
 from flowopt.log import EventLog
 
@@ -127,7 +127,8 @@ def _compute(log: EventLog) -> WaitTable:
     c = log.codes()
     f = log.frame
     n = len(c.case)
-    batches = detect_batches(log)
+    inst_order = instant_order(log)  # the rows by instant, for the batches' and the contention's groupings
+    batches = detect_batches(log, instants=inst_order)
     calendars = learn_calendars(log, exclude=batches.release != NAT)
     i = dfg_pairs(c.case)
     j = i + 1
@@ -159,8 +160,9 @@ def _compute(log: EventLog) -> WaitTable:
     res_names = list(f["resource"].cat.categories) if hasattr(f["resource"], "cat") else []
     res_order = None
     if res_names:  # the rows with a start and a resource by resource, then start: from the log's instant order
-        order = by_group_then_instant(log, res, len(res_names), (c.start != NAT) & (res >= 0))
+        order = by_group_then_instant(inst_order[1], res, len(res_names), (c.start != NAT) & (res >= 0))
         res_order = order, np.searchsorted(res[order], np.arange(len(res_names) + 1)).astype(np.int64)
+    del inst_order  # two arrays of the log's length, needed no more
     cont, prio, basis, shared = _contention(res, c.case, c.start, c.end, enabled_row, j, enabled, t1, began,
                                             working, sk, res_names, res_order)
     # off-duty time only delayed the case if the resource had no slack in the working part of the wait
