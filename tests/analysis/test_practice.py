@@ -95,4 +95,3 @@ def test_parameters_and_registry() -> None:
     with pytest.raises(ParameterError, match="'min_ratio' parameter of practice_variation"):
         practice_variation(log, None, flowopt.Config(), min_ratio=0.5)
     assert DETECTORS["practice_variation"] is practice_variation
-
