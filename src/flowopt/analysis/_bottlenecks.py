@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from flowopt._sorting import code_groups, group_time_order
+from flowopt._sorting import code_groups
 from flowopt.analysis._findings import Finding
 from flowopt.analysis._hotspots import _config, _h, throughput_total_s
 from flowopt.analysis._stats import mann_kendall, median_ci, severity
-from flowopt.analysis._waits import CAUSES, WaitTable, compute_waits
+from flowopt.analysis._waits import CAUSES, WaitTable, _resource_order, compute_waits
 from flowopt.discovery import ProcessGraph
 from flowopt.discovery._kernels import NAT, case_span, count_distinct
 from flowopt.log import EventLog
@@ -114,18 +114,13 @@ def utilisation(log: EventLog, wt: WaitTable, resource_codes: np.ndarray) -> flo
     if not hasattr(f["resource"], "cat"):
         return None
     res = f["resource"].cat.codes.to_numpy().astype(np.int64)
-    if wt.resource_order is not None:  # the wait table's rows by resource then start: the wanted resources' slices
-        order, bounds = wt.resource_order
-        codes = np.unique(np.asarray(resource_codes, dtype=np.int64))
-        sel = np.concatenate([order[bounds[r]:bounds[r + 1]] for r in codes.tolist()]) if codes.shape[0] \
-            else np.zeros(0, dtype=np.int64)
-    else:
-        wanted = np.zeros(len(f["resource"].cat.categories) + 1, dtype=bool)  # the last slot: code -1 (no resource)
-        wanted[np.asarray(resource_codes, dtype=np.int64)] = True
-        sel = np.flatnonzero((c.start != NAT) & wanted[res])
-        # the resources' rows grouped by resource, each group by start (ties in row order): one sort, not a
-        # pass over the whole log per resource
-        sel = sel[group_time_order(res[sel], c.start[sel])]
+    # the rows with a start by resource, then start (the wait table's, or one sort when it has none): the wanted
+    # resources' slices, not a pass over the whole log per resource
+    order, bounds = wt.resource_order if wt.resource_order is not None else \
+        _resource_order(res, c.start, len(f["resource"].cat.categories))
+    codes = np.unique(np.asarray(resource_codes, dtype=np.int64))
+    sel = np.concatenate([order[bounds[r]:bounds[r + 1]] for r in codes.tolist()]) if codes.shape[0] \
+        else np.zeros(0, dtype=np.int64)
     cuts = np.flatnonzero(np.diff(res[sel])) + 1
     busy = 0
     spans: list[tuple[int, int, int]] = []  # per resource: (its calendar, first start, last end)

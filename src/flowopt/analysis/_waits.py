@@ -158,10 +158,7 @@ def _compute(log: EventLog) -> WaitTable:
     enabled_row = np.full(n, NAT, dtype=np.int64)  # when each row was enabled (NAT: first event)
     enabled_row[j] = enabled
     res_names = list(f["resource"].cat.categories) if hasattr(f["resource"], "cat") else []
-    res_order = None
-    if res_names:  # the rows with a start and a resource by resource, then start: from the log's instant order
-        order = by_group_then_instant(inst_order[1], res, len(res_names), (c.start != NAT) & (res >= 0))
-        res_order = order, np.searchsorted(res[order], np.arange(len(res_names) + 1)).astype(np.int64)
+    res_order = _resource_order(res, c.start, len(res_names), inst_order[1]) if res_names else None
     del inst_order  # two arrays of the log's length, needed no more
     cont, prio, basis, shared = _contention(res, c.case, c.start, c.end, enabled_row, j, enabled, t1, began,
                                             working, sk, res_names, res_order)
@@ -249,11 +246,18 @@ def _contention(res: np.ndarray, case: np.ndarray, start: np.ndarray, end: np.nd
     return cont, prio, basis, shared
 
 
-def _resource_order(res: np.ndarray, start: np.ndarray, n_res: int) -> tuple[np.ndarray, np.ndarray]:
+def _resource_order(res: np.ndarray, start: np.ndarray, n_res: int,
+                    by_instant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The rows with a known start and a resource, by resource then start (ties in row order), and each
-    resource's bounds in that order (int64)."""
-    rows = np.flatnonzero((start != NAT) & (res >= 0))
-    order = rows[group_time_order(res[rows], start[rows])]
+    resource's bounds in that order (int64). ``by_instant``: the log's rows by instant
+    (:func:`~flowopt.analysis._instants.instant_order`), when the caller has it: one pass over it by resource
+    instead of a sort by resource and start (on these rows the instant is the start)."""
+    keep = (start != NAT) & (res >= 0)
+    if by_instant is not None:
+        order = by_group_then_instant(by_instant, res, n_res, keep)
+    else:
+        rows = np.flatnonzero(keep)
+        order = rows[group_time_order(res[rows], start[rows])]
     bounds = np.searchsorted(res[order], np.arange(n_res + 1)).astype(np.int64)
     return order, bounds
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowopt._compiled import loops
-from flowopt._sorting import compiled_codes, group_time_order
+from flowopt._sorting import code_groups, compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
 from flowopt.io._csv import _THREAD_MIN_ROWS, code_dtype, known_categories_dtype  # one size rule for threads
 from flowopt.log._eventlog import EventLog
@@ -265,9 +265,8 @@ def _take_few(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.Array | None:
     lengths = np.fromiter((len(c) for c in chunked.chunks), dtype=np.int64, count=chunked.num_chunks)
     starts = np.concatenate(([0], np.cumsum(lengths)))
     chunk = np.searchsorted(starts, rows, side="right") - 1
-    by_chunk = np.argsort(chunk, kind="stable")
-    sorted_rows, sorted_chunk = rows[by_chunk], chunk[by_chunk]
-    bounds = np.searchsorted(sorted_chunk, np.arange(chunked.num_chunks + 1))  # chunk k's rows: bounds[k]:bounds[k+1]
+    by_chunk, bounds = code_groups(chunk, chunked.num_chunks)  # chunk k's rows: by_chunk[bounds[k]:bounds[k + 1]]
+    sorted_rows = rows[by_chunk]
     pieces = [chunked.chunk(k).take(pa.array(sorted_rows[bounds[k]:bounds[k + 1]] - starts[k]))
               for k in range(chunked.num_chunks) if bounds[k + 1] > bounds[k]]
     taken = pa.concat_arrays(pieces) if pieces else chunked.chunk(0).slice(0, 0)
