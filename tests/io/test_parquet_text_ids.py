@@ -92,6 +92,29 @@ def test_plain_text_ids_read_as_dictionaries_give_the_text_read_log(tmp_path: Pa
         assert fast.quarantine[c].dtype == plain[c].dtype
 
 
+@pytest.mark.parametrize("row_group_size", [None, 7])
+def test_text_ids_in_time_order_arrive_with_sorted_categories(tmp_path: Path, row_group_size: int | None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log stored in time order (its dictionaries follow the rows, not the ids' order): the id columns read as
+    dictionaries arrive with sorted categories (as the build wants them), the same values row by row; a column
+    the file stores as categories of its own keeps their order; the log is the text read's."""
+    f = generate_lending_log(30, seed=4).frame.sort_values(["end", "case_id"], kind="stable", ignore_index=True)
+    path = tmp_path / "time_order.parquet"
+    _plain_text_file(path, f, row_group_size)
+    table = pq.read_table(path)
+    own = pa.array(["z", "a", "m"] * (len(f) // 3) + ["z"] * (len(f) % 3)).dictionary_encode()
+    assert own.dictionary.to_pylist() == ["z", "a", "m"]
+    pq.write_table(table.append_column("kind", own), path, row_group_size=row_group_size)
+    frame, _ = _read_parquet(path, None, lambda names: ["case_id", "activity", "resource"])
+    for c in ("case_id", "activity", "resource"):
+        cats = list(frame[c].cat.categories)
+        assert cats == sorted(cats, key=lambda t: t.encode("utf-8")), c
+        assert frame[c].astype(object).tolist() == f[c].astype(object).tolist(), c
+    assert list(frame["kind"].cat.categories) == ["z", "a", "m"]
+    fast, text = _both(path, CFG, monkeypatch)
+    _assert_same(fast, text)
+
+
 def test_a_text_column_mapped_as_a_time_stays_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Times written as text are parsed from the text, whatever the id columns' route."""
     f = generate_lending_log(10, seed=2).frame

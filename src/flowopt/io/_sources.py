@@ -168,8 +168,12 @@ def _read_parquet(path: Path, time_columns: Callable[[list[str]], Collection[str
         ns = nanoseconds_soon(table, time_columns(names))  # by helper threads, while this one goes on
     rest = table.drop_columns(list(ns)) if ns else table
     del table  # so that converting ``rest`` can release its columns' buffers one by one
-    # one block per column, each column's Arrow buffers released as it is converted: a lower peak
-    frame = with_columns(arrow_to_frame(rest, split_blocks=True, self_destruct=True), ns, names)
+    # one block per column, each column's Arrow buffers released as it is converted: a lower peak. The text
+    # columns read as dictionaries get sorted categories (Arrow sorts each dictionary; the log's build wants
+    # them sorted and would otherwise sort them through Python strings: 862k case ids of a log stored in time
+    # order, whose dictionaries follow the rows); a column the file stores as categories keeps their order.
+    frame = with_columns(arrow_to_frame(rest, sort_categories=set(text_types), split_blocks=True,
+                                        self_destruct=True), ns, names)
     # the dtype each of those columns gets when converted as text (what the quarantine shows)
     if not text_types:
         return frame, {}
