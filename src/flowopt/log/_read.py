@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from flowopt.errors import FlowoptError
 from flowopt.io import detect_columns, read_raw, read_raw_typed
@@ -63,12 +64,21 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
         return typed
     raw = read_raw(source, cfg.read, lambda names: _time_columns(names, cfg),
                    lambda names: _category_columns(names, cfg))
+    _release_arrow_memory()
     mapping = detect_columns(list(map(str, raw.frame.columns)), cfg.columns, source=raw.name)
     frame = raw.frame
     if raw.kind in ("dataframe", "pm4py"):
         frame = frame.rename(columns=str)  # a renamed view; the caller's frame is never modified
     return build_log(frame, mapping, cfg, source=raw.name, malformed=raw.malformed,
                      owned=raw.kind not in ("dataframe", "pm4py"), text_dtypes=raw.text_dtypes)
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system, now that the file's Arrow tables
+    are converted: the build's NumPy arrays come from another allocator, which cannot reuse it, so it would
+    only raise the peak (10M events: CSV 1.56 GB against 1.9-2.1 GB, Parquet in time order 1.52 GB against
+    1.62-1.69 GB; no measurable time)."""
+    pa.default_memory_pool().release_unused()
 
 
 _CATEGORY_FIELDS = ("case", "activity", "resource", "role", "outcome")
@@ -116,6 +126,7 @@ def _read_typed(source: Any, cfg: Config) -> EventLog | None:
 
     try:
         raw = read_raw_typed(source, cfg.read, pick)
+        _release_arrow_memory()
         if raw is None or raw.text_columns is None:
             return None
         return build_clean_log(raw.frame, mapping, cfg, source=raw.name, text_columns=raw.text_columns)
