@@ -101,11 +101,21 @@ _VALUES = st.sampled_from(["a", "b", "c", " a", "审批-驳回", "", "0012"])
 @st.composite
 def _dictionary_chunks(draw: st.DrawFn) -> pa.ChunkedArray:
     """Chunks each with a dictionary of its own (as a CSV read's blocks): values shared across chunks or not,
-    values never used, missing indices, empty chunks, int8 or int32 indices."""
+    values never used, missing indices, empty chunks, int8 or int32 indices; half the time the dictionaries, one
+    after the other, never decrease (a column stored in its values' order: each chunk a window of the sorted
+    values, starting where the one before ended or one value earlier)."""
     index_type = draw(st.sampled_from([pa.int8(), pa.int32()]))
+    in_order = draw(st.booleans())
+    pool = sorted(draw(st.lists(_VALUES, unique=True, max_size=12)), key=lambda t: t.encode("utf-8"))
+    at = 0
     chunks = []
     for _ in range(draw(st.integers(1, 5))):
-        values = draw(st.lists(_VALUES, unique=True, max_size=5))
+        if in_order:
+            start = max(0, at - draw(st.integers(0, 1)))
+            at = min(len(pool), start + draw(st.integers(0, 5)))
+            values = pool[start:at]
+        else:
+            values = draw(st.lists(_VALUES, unique=True, max_size=5))
         picks = st.integers(0, len(values) - 1) if values else st.nothing()
         idx = draw(st.lists(st.one_of(st.none(), picks), max_size=12))
         chunks.append(pa.DictionaryArray.from_arrays(pa.array(idx, index_type), pa.array(values, pa.string())))

@@ -564,11 +564,17 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
     categories sorted (see :func:`arrow_to_frame`)."""
     first = col.chunk(0).dictionary
     unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
-    if unified:  # the unifier keeps each value once: its dictionary is distinct by construction
+    per_chunk = _ordered_union(col) if unified and not col.type.ordered else None
+    if per_chunk is not None:  # the union in the unifier's order (see _ordered_union), without hashing
+        first, maps = per_chunk
+    elif unified:  # the unifier keeps each value once: its dictionary is distinct by construction
         col = pa.table({"c": col}).unify_dictionaries().column(0)
         first = col.chunk(0).dictionary
     if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
         return None  # (no values at all: pyarrow gives the categories its own dtype, object)
+    if per_chunk is not None:  # increasing already: no sort needed
+        dtype = known_categories_dtype(pd.Index(first.to_pandas()), False)
+        return pd.Categorical.from_codes(_dictionary_codes(col, len(first), maps=maps), dtype=dtype, validate=False)
     renumber = None
     if sort and not col.type.ordered and not _increasing(first):
         order = pc.sort_indices(first).to_numpy()  # distinct values: no ties
@@ -579,22 +585,49 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
     return pd.Categorical.from_codes(_dictionary_codes(col, len(first), renumber), dtype=dtype, validate=False)
 
 
-def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray | None = None) -> np.ndarray:
+def _ordered_union(col: pa.ChunkedArray) -> tuple[pa.Array, list[np.ndarray]] | None:
+    """The union of the chunks' dictionaries and each chunk's map from its indices to codes into it, when those
+    dictionaries, one after the other, never decrease (UTF-8 bytes): a column stored in its values' order and
+    read in blocks, as the case ids of a log stored by case. The union is then increasing, and the same as the
+    unifier's (which keeps the values in the order they first appear), found by comparing neighbours instead of
+    hashing every chunk's values (10M-event CSV, 76 blocks, 862k case ids: about 20 ms against 250 ms). None
+    otherwise (or when a dictionary holds a missing value)."""
+    dictionaries = [c.dictionary for c in col.chunks]
+    if any(d.null_count for d in dictionaries):
+        return None
+    values = pa.concat_arrays(dictionaries)
+    n = len(values)
+    if n < 2:
+        return None
+    before, after = values.slice(0, n - 1), values.slice(1)
+    if not pc.all(pc.less_equal(before, after)).as_py():
+        return None
+    new = np.ones(n, dtype=bool)  # each value's first place (equal neighbours: the same value twice)
+    new[1:] = np.asarray(pc.not_equal(before, after).to_numpy(zero_copy_only=False), dtype=bool)
+    code = (np.cumsum(new) - 1).astype(code_dtype(int(new.sum())))
+    bounds = np.cumsum([len(d) for d in dictionaries])[:-1]
+    return values.filter(pa.array(new)), np.split(code, bounds)
+
+
+def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray | None = None,
+                      maps: list[np.ndarray] | None = None) -> np.ndarray:
     """The indices of a dictionary column whose chunks share one dictionary of ``n_values`` values, as one array
     of the type pandas keeps categorical codes in for that many (-1 where missing); through ``renumber`` (the
-    new code of each index) when given."""
+    new code of each index) when given, or through ``maps`` (one such array per chunk: chunks with dictionaries
+    of their own)."""
     out = np.empty(len(col), dtype=code_dtype(n_values))
     at = 0
-    for chunk in col.chunks:
+    for i, chunk in enumerate(col.chunks):
         idx, k = chunk.indices, len(chunk)
         if k == 0:
             continue
         values = _values_view(idx, np.dtype(idx.type.to_pandas_dtype()))
-        if values is None:
+        table = maps[i] if maps is not None else renumber
+        if values is None or (table is not None and len(table) == 0):  # (an empty dictionary: every row missing)
             out[at:at + k] = -1
         else:
             # (a null's slot may hold any index: clipped into range, then marked missing below)
-            out[at:at + k] = values if renumber is None else np.take(renumber, values, mode="clip")
+            out[at:at + k] = values if table is None else np.take(table, values, mode="clip")
             if idx.null_count:
                 out[at:at + k][_nulls(idx)] = -1
         at += k
