@@ -564,25 +564,23 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
     categories sorted (see :func:`arrow_to_frame`)."""
     first = col.chunk(0).dictionary
     unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
-    per_chunk = _ordered_union(col) if unified and not col.type.ordered else None
-    if per_chunk is not None:  # the union in the unifier's order (see _ordered_union), without hashing
-        first, maps = per_chunk
+    maps = None  # each chunk's codes into the union, when it is found without hashing
+    union = _ordered_union(col) if unified and not col.type.ordered else None
+    if union is not None:  # the union in the unifier's order (see _ordered_union), increasing
+        first, maps = union
     elif unified:  # the unifier keeps each value once: its dictionary is distinct by construction
         col = pa.table({"c": col}).unify_dictionaries().column(0)
         first = col.chunk(0).dictionary
     if first.null_count or len(first) == 0 or not (unified or _distinct(first)):
         return None  # (no values at all: pyarrow gives the categories its own dtype, object)
-    if per_chunk is not None:  # increasing already: no sort needed
-        dtype = known_categories_dtype(pd.Index(first.to_pandas()), False)
-        return pd.Categorical.from_codes(_dictionary_codes(col, len(first), maps=maps), dtype=dtype, validate=False)
     renumber = None
-    if sort and not col.type.ordered and not _increasing(first):
+    if sort and maps is None and not col.type.ordered and not _increasing(first):
         order = pc.sort_indices(first).to_numpy()  # distinct values: no ties
         renumber = np.empty(len(first), dtype=code_dtype(len(first)))
         renumber[order] = np.arange(len(first))
         first = first.take(pa.array(order))
     dtype = known_categories_dtype(pd.Index(first.to_pandas()), bool(col.type.ordered))
-    return pd.Categorical.from_codes(_dictionary_codes(col, len(first), renumber), dtype=dtype, validate=False)
+    return pd.Categorical.from_codes(_dictionary_codes(col, len(first), renumber, maps), dtype=dtype, validate=False)
 
 
 def _ordered_union(col: pa.ChunkedArray) -> tuple[pa.Array, list[np.ndarray]] | None:

@@ -126,9 +126,9 @@ def _read_typed(source: Any, cfg: Config) -> EventLog | None:
 
     try:
         raw = read_raw_typed(source, cfg.read, pick)
-        _release_arrow_memory()
         if raw is None or raw.text_columns is None:
-            return None
+            return None  # (the text read releases Arrow's memory after its own read)
+        _release_arrow_memory()
         return build_clean_log(raw.frame, mapping, cfg, source=raw.name, text_columns=raw.text_columns)
     except Exception:  # noqa: BLE001 - anything unexpected: the text read decides (and raises its own errors)
         return None
