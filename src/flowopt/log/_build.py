@@ -171,10 +171,18 @@ def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
     return np.bincount(codes if known.all() else codes[known], minlength=n_values)
 
 
-def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None, *, every: bool = False,
+                dense: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``rows`` (None: every row, in order) renumbered over the texts they use (sorted order kept;
-    -1 stays -1), of the type pandas keeps them in."""
-    sub = codes if rows is None else codes[rows]
+    -1 stays -1), of the type pandas keeps them in.
+
+    ``every``: ``rows`` is a permutation of every row and ``codes`` the build's own array (nothing else reads it):
+    they are reordered in their own memory where the compiled loops can (:func:`_in_order`). ``dense``: each
+    code ``0..len(uniq)-1`` occurs in ``codes`` (the categories of the typed read, whose Arrow dictionaries hold
+    only values that occur); with every row taken, none then needs dropping and the codes are not counted."""
+    sub = codes if rows is None else _in_order(codes, rows, in_place=True) if every else codes[rows]
+    if dense and (rows is None or every):
+        return sub, uniq
     used = _code_counts(sub, len(uniq)) > 0
     if used.all():  # nothing to renumber (the renumbering below would map each code to itself)
         return sub, uniq
@@ -183,17 +191,19 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None) ->
 
 
 def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray,
-                         every_row: bool = False) -> pd.Series:
+                         identity: bool = False, every: bool = False, dense: bool = False) -> pd.Series:
+    """The log's column of the codes and texts ``factored`` (None: no such column) at the event rows ``rows``
+    (every row, in file order, when ``identity``); ``every`` and ``dense`` as for :func:`_take_codes`."""
     if factored is None:
         return pd.Series(pd.Categorical([None] * len(rows), categories=[]), dtype="category")
-    codes, uniq = _take_codes(*factored, None if every_row else rows)
+    codes, uniq = _take_codes(*factored, None if identity else rows, every=every, dense=dense)
     return pd.Series(_categorical(codes, pd.Index(uniq, dtype="string")))
 
 
 def _categorical_later(factored: Callable[[], tuple[np.ndarray, np.ndarray]] | None, rows: np.ndarray,
-                       every_row: bool) -> pd.Series:
+                       identity: bool, every: bool, dense: bool) -> pd.Series:
     """:func:`_categorical_or_null` of the codes ``factored()`` gives (None: no such column)."""
-    return _categorical_or_null(None if factored is None else factored(), rows, every_row)
+    return _categorical_or_null(None if factored is None else factored(), rows, identity, every, dense)
 
 
 def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
@@ -521,15 +531,22 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     def times(field: str, required: bool) -> np.ndarray:
         col = mapping[field]
-        parsed, bad = parse_timestamps(raw[col], tz=tz, dayfirst=dayfirst)
-        vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8")  # copied below before any write
+        values = raw[col]
+        badv: np.ndarray | None = None
+        if isinstance(values.dtype, pd.DatetimeTZDtype) and values.dtype.unit == "ns" and str(values.dtype.tz) == "UTC":
+            # UTC nanoseconds already (the typed read's times, or a caller's): nothing to parse. (The parse would
+            # only clip values to the nanosecond range's ends, and those are outside lo..hi either way.)
+            vals = values.array.asi8  # copied below before any write
+        else:
+            parsed, bad = parse_timestamps(values, tz=tz, dayfirst=dayfirst)
+            vals = parsed.to_numpy(dtype="datetime64[ns]").view("i8")  # copied below before any write
+            badv = bad.to_numpy(dtype=bool)
+            if badv.any():  # the detail text is built for the bad rows only
+                what = np.full(n, "", dtype=object)
+                what[badv] = ("column '" + col + "': '" + values[badv].astype("string").fillna("")
+                              + "'").to_numpy(dtype=object)
+                flag(badv, QuarantineReason.BAD_TIMESTAMP, pd.Series(what))
         nat = np.iinfo(np.int64).min
-        badv = bad.to_numpy(dtype=bool)
-        if badv.any():  # the detail text is built for the bad rows only
-            what = np.full(n, "", dtype=object)
-            what[badv] = ("column '" + col + "': '" + raw[col][badv].astype("string").fillna("")
-                          + "'").to_numpy(dtype=object)
-            flag(badv, QuarantineReason.BAD_TIMESTAMP, pd.Series(what))
         lib = loops()  # counts first: a clean column then needs no full-length masks
         n_nat, n_out = lib.time_flags(vals, lo_ns, hi_ns) if lib is not None else (-1, -1)
         if required and n_nat:
@@ -539,8 +556,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
             out_range = (vals != nat) & ((vals < lo_ns) | (vals > hi_ns))
             flag(out_range, QuarantineReason.OUT_OF_RANGE, f"column '{col}' outside {config.read.min_year}.."
                  f"{config.read.max_year} (set [read] min_year/max_year)")
-            drop = badv | out_range
-        if drop.any():
+            drop = out_range if badv is None else badv | out_range
+        if drop is not None and drop.any():
             vals = vals.copy()
             vals[drop] = nat
         out: np.ndarray = vals
@@ -559,8 +576,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     else:
         end_ns = times("end", True)
         start_ns = times("start", False) if "start" in mapping else np.full(n, nat, dtype=np.int64)
-        flag((start_ns != nat) & (end_ns != nat) & (start_ns > end_ns), QuarantineReason.END_BEFORE_START,
-             f"'{mapping['end']}' is earlier than '{mapping['start']}'" if "start" in mapping else "")
+        if "start" in mapping and bool((start_ns > end_ns).any()):  # (a missing start, the int64 minimum, never is)
+            flag((start_ns != nat) & (end_ns != nat) & (start_ns > end_ns), QuarantineReason.END_BEFORE_START,
+                 f"'{mapping['end']}' is earlier than '{mapping['start']}'")
 
     by_case_time: np.ndarray | None = None  # the usable rows by (case, end), ties in file order
     end_by_case_time: np.ndarray | None = None  # their end times in that order
@@ -626,8 +644,13 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
                             "Check the column mapping and the timestamp format; `flowopt validate` shows each row's "
                             "reason.", source=source, failure_cases=quarantine.head(20))
 
+    # the typed read's categories all occur (see _take_codes); a column two fields share is not reordered in place
+    dense = text_columns is not None
+    mapped = list(mapping.values())
+    own = {f: every_row and owned and mapped.count(c) == 1 for f, c in mapping.items()}  # see _take_codes
+
     # sort: case id, end time, explicit order / file order
-    case_codes, case_uniques = _take_codes(*case_f, None if every_row else rows)
+    case_codes, case_uniques = _take_codes(*case_f, None if every_row else rows, dense=dense)
     if "order" in mapping:
         if rows is None:
             rows = np.arange(n, dtype=np.int64)
@@ -650,9 +673,11 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         # every row of a frame of our own: the start times moved in place (no second 80 MB array at 10M rows)
         inst_start = _in_order(inst_start, o, in_place=every_row and owned)
         rows = o if rows is None else rows[o]
-        # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
-        case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
-                               _code_counts(case_codes, len(case_uniques)))
+        if own["case"] and not _scattered(o):  # few rows move: those moved in the codes' own memory
+            case_codes = _in_order(case_codes, o, in_place=True)
+        else:  # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
+            case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
+                                   _code_counts(case_codes, len(case_uniques)))
         if sched is not None:
             sched = sched[o]
     elif every_row and not owned:  # in order already: the log gets its own copies of a caller's time arrays
@@ -670,8 +695,9 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     # the resource, role and outcome columns: the helper takes them once it is done with the work queued before,
     # or this thread takes them back when it gets to them first (see _soon)
     fields = ("resource", "role", "outcome") if "outcome" in coded else ("resource", "role")
-    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity) for f in fields}
-    act_codes, act_uniques = _take_codes(*act_f, None if identity else rows)
+    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity, own.get(f, False), dense)
+             for f in fields}
+    act_codes, act_uniques = _take_codes(*act_f, None if identity else rows, every=own["activity"], dense=dense)
     n_act = len(act_uniques)
     if n_act > config.read.max_activities:
         raise LimitExceededError(
