@@ -760,20 +760,25 @@ def code_counts(const code_t[::1] codes, int64_t[::1] out):
     return missing
 
 
-def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int64_t[::1] t_sorted,
+def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int64_t[::1] t, int64_t[::1] t_sorted,
                    uint8_t[::1] in_run):
-    """Marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code and time as the row before or after
-    it in ``order`` (``t_sorted`` is the time in that order); returns the number of rows marked. The rows of
-    one (group, time) key then sit side by side when ``order`` sorts by them."""
+    """Writes ``t_sorted = t[order]`` and marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code
+    and time ``t`` as the row before or after it in ``order``, in one pass; returns the number of rows marked.
+    The rows of one (group, time) key then sit side by side when ``order`` sorts by them."""
     cdef Py_ssize_t n = order.shape[0], i, m = group.shape[0]
     cdef int64_t marked = 0
     if t_sorted.shape[0] != n or in_run.shape[0] != n:
         raise ValueError("equal_key_runs: order, t_sorted and in_run must have the same length")
+    if t.shape[0] != m:
+        raise ValueError("equal_key_runs: group and t must have the same length")
     for i in range(n):
         if order[i] < 0 or order[i] >= m:
             raise ValueError(f"equal_key_runs: order[{i}] = {order[i]} is not a row of group")
     with nogil:
+        if n:
+            t_sorted[0] = t[order[0]]
         for i in range(1, n):
+            t_sorted[i] = t[order[i]]
             if t_sorted[i] == t_sorted[i - 1] and group[order[i]] == group[order[i - 1]]:
                 if not in_run[i - 1]:
                     in_run[i - 1] = 1

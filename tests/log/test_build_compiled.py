@@ -63,9 +63,11 @@ def test_equal_key_runs_marks_rows_sharing_case_and_time_with_a_neighbour(rows: 
     want[1:] |= same
     want[:-1] |= same
     got = np.zeros(len(order), dtype=np.uint8)
+    got_ts = np.full(len(order), -1, dtype=np.int64)
     assert LIB is not None
-    assert LIB.equal_key_runs(order, case, ts, got) == int(want.sum())
+    assert LIB.equal_key_runs(order, case, t, got_ts, got) == int(want.sum())
     assert got.view(bool).tolist() == want.tolist()
+    assert got_ts.tolist() == ts.tolist()
 
 
 @needs_loops
@@ -211,11 +213,14 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match="not below"):
         LIB.code_counts(np.array([0, 3], dtype=np.int8), np.zeros(3, dtype=np.int64))
     with pytest.raises(ValueError, match="same length"):
+        LIB.equal_key_runs(np.arange(3), np.zeros(3, dtype=np.int32), np.zeros(3, dtype=np.int64),
+                           np.zeros(2, dtype=np.int64), np.zeros(3, dtype=np.uint8))
+    with pytest.raises(ValueError, match="same length"):
         LIB.equal_key_runs(np.arange(3), np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int64),
-                           np.zeros(3, dtype=np.uint8))
+                           np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.uint8))
     with pytest.raises(ValueError, match="not a row"):
-        LIB.equal_key_runs(np.array([0, 5]), np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int64),
-                           np.zeros(2, dtype=np.uint8))
+        LIB.equal_key_runs(np.array([0, 5]), np.zeros(3, dtype=np.int32), np.zeros(3, dtype=np.int64),
+                           np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.uint8))
     with pytest.raises(ValueError, match="same length"):
         LIB.to_ns(np.zeros(3, dtype=np.int64), 1000, -10, 10, np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="same length"):

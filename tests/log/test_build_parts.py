@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowopt.log._build import (
+    _few_duplicated,
     _in_order,
     _maybe_numeric,
     _patched,
@@ -160,6 +161,31 @@ def test_rows_of_keeps_values_of_columns_with_the_same_name() -> None:
     for i in range(3):
         assert sub.iloc[:, i].tolist() == frame.iloc[rows, i].tolist()
     assert sub.duplicated().tolist() == frame.iloc[rows].duplicated().tolist() == [False, False, True, False, False]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(1, 60))
+def test_few_duplicated_is_pandas_duplicated(data: st.DataObject, n: int) -> None:
+    """The duplicate check's tuple comparison of a few rows flags what ``DataFrame.duplicated`` flags: codes of
+    categoricals (missing included), times with NaT, integers, booleans, Arrow text in chunks with missing values;
+    a float column (NaN) is left to pandas."""
+    small = st.integers(0, 2)
+    text = [data.draw(st.one_of(st.none(), st.sampled_from(["a", "b", "审批"]))) for _ in range(n)]
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, max(n - 1, 1)), max_size=3))))
+    frame = pd.DataFrame({
+        "case": pd.Categorical([data.draw(st.one_of(st.none(), st.sampled_from(["x", "y"]))) for _ in range(n)],
+                               categories=["x", "y", "unused"]),
+        "end": pd.to_datetime([data.draw(st.one_of(st.none(), st.sampled_from(["2024-01-01", "2024-01-02"])))
+                               for _ in range(n)], utc=True),
+        "k": np.array([data.draw(small) for _ in range(n)], dtype=np.int64),
+        "flag": np.array([data.draw(st.booleans()) for _ in range(n)]),
+        "text": _chunked_text(text, cuts),
+    })
+    rows = np.sort(np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))))
+    got = _few_duplicated(frame, rows)
+    assert got is not None
+    assert got.tolist() == frame.iloc[rows].duplicated(keep="first").tolist()
+    assert _few_duplicated(frame.assign(f=np.where(frame["k"] > 0, np.nan, 1.0)), rows) is None
 
 
 def test_soon_takes_back_a_task_the_helper_has_not_started() -> None:

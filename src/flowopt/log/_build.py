@@ -230,13 +230,14 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
         s = group_time_order(case, t)
     else:
         s = idx[group_time_order(case[idx], t[idx])]
-    ts = t[s]
     lib = loops()
-    if lib is not None:  # one pass, no full-length temporaries
+    if lib is not None:  # one pass (the times gathered on the way), no full-length temporaries
         in_run = np.zeros(len(s), dtype=np.uint8)
-        marked = lib.equal_key_runs(s, compiled_codes(case), ts, in_run)
+        ts = np.empty(len(s), dtype=np.int64)
+        marked = lib.equal_key_runs(s, compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64), ts, in_run)
         cand = np.sort(s[in_run.view(bool)]) if marked else s[:0]
     else:
+        ts = t[s]
         cs = case[s]
         same = (cs[1:] == cs[:-1]) & (ts[1:] == ts[:-1])
         in_run = np.zeros(len(s), dtype=bool)
@@ -244,8 +245,44 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
         in_run[:-1] |= same
         cand = np.sort(s[in_run])
     if len(cand):
-        out[cand] = _rows_of(raw, cand).duplicated(keep="first").to_numpy(dtype=bool)
+        few = _few_duplicated(raw, cand) if len(cand) <= _FEW_CANDIDATES else None
+        out[cand] = few if few is not None else _rows_of(raw, cand).duplicated(keep="first").to_numpy(dtype=bool)
     return out, s, ts
+
+
+_FEW_CANDIDATES = 1000  # candidate rows up to which _few_duplicated compares them as tuples
+
+
+def _few_duplicated(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
+    """``frame.iloc[rows].duplicated(keep="first")`` for a few rows (the duplicate check's usual handful), their
+    values compared as tuples: category codes, times as integers, integers, booleans and Arrow-backed text as
+    Python values (a missing value equal to another, as pandas compares them). Building the frame of those rows
+    for pandas takes milliseconds whatever their number. None when a column holds anything else (floats, objects):
+    pandas then decides."""
+    columns: list[list[Any]] = []
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i].array
+        if isinstance(values, pd.Categorical):
+            columns.append(values.codes[rows].tolist())  # one categorical: equal codes, equal values; -1 missing
+        elif isinstance(values, pd.arrays.DatetimeArray):
+            columns.append(values.asi8[rows].tolist())  # NaT: the int64 minimum
+        elif isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype.numpy_dtype.kind in "iub":
+            columns.append(values.to_numpy()[rows].tolist())
+        else:
+            chunked = getattr(values, "_pa_array", None)
+            if not (isinstance(chunked, pa.ChunkedArray)
+                    and (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type))):
+                return None
+            taken = _take_few(chunked, rows)
+            columns.append((chunked.take(pa.array(rows)) if taken is None else taken).to_pylist())
+    seen: set[tuple[Any, ...]] = set()
+    out = np.zeros(len(rows), dtype=bool)
+    for k, key in enumerate(zip(*columns, strict=True)):
+        if key in seen:
+            out[k] = True
+        else:
+            seen.add(key)
+    return out
 
 
 _FEW_ROWS = 1 / 64  # rows taken (share) up to which an Arrow column's rows are taken from each chunk alone
