@@ -207,6 +207,35 @@ def test_permute_in_place_is_fancy_indexing(data: st.DataObject, n: int, dtype: 
 
 
 @needs_loops
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), index_type=st.sampled_from([pa.int8(), pa.int16(), pa.int32(), pa.int64()]),
+       code_type=st.sampled_from(CODE_TYPES))
+def test_dictionary_codes_maps_indices_and_marks_missing_values(data: st.DataObject, index_type: pa.DataType,
+                                                                code_type: type) -> None:
+    """A chunk's indices through a table (clipped into it), or as they are, with -1 where the Arrow bitmap says
+    missing, for any slice offset of the chunk: what ``np.take(..., mode="clip")`` and the null mask give."""
+    m = data.draw(st.integers(1, 20))
+    indices = data.draw(st.lists(st.one_of(st.none(), st.integers(0, m - 1)), max_size=70))
+    start = data.draw(st.integers(0, len(indices)))
+    arr = pa.array(indices, type=index_type).slice(start)  # a bit offset into the validity bitmap
+    table = np.array(data.draw(st.lists(st.integers(0, 100), min_size=m, max_size=m)), dtype=code_type)
+    values = np.frombuffer(arr.buffers()[1], dtype=index_type.to_pandas_dtype(), count=len(arr),
+                           offset=arr.offset * index_type.bit_width // 8)
+    want = np.take(table, values, mode="clip")
+    missing = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    want[missing] = -1
+    bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8) if arr.null_count else np.zeros(0, dtype=np.uint8)
+    got = np.full(len(arr), 99, dtype=code_type)
+    assert LIB is not None
+    LIB.dictionary_codes(values, table, got, bits, arr.offset)
+    assert got.tolist() == want.tolist()
+    as_they_are = values.astype(code_type)  # no table: the indices themselves
+    as_they_are[missing] = -1
+    LIB.dictionary_codes(values, np.zeros(0, dtype=code_type), got, bits, arr.offset)
+    assert got.tolist() == as_they_are.tolist()
+
+
+@needs_loops
 def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     """Lengths and codes are checked before any memory is touched (the loops run without bounds checks)."""
     assert LIB is not None
@@ -225,6 +254,12 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
         LIB.to_ns(np.zeros(3, dtype=np.int64), 1000, -10, 10, np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="same length"):
         LIB.permute(np.zeros(3, dtype=np.int64), np.arange(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        LIB.dictionary_codes(np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int8), np.zeros(2, dtype=np.int8),
+                             np.zeros(0, dtype=np.uint8), 0)
+    with pytest.raises(ValueError, match="shorter"):
+        LIB.dictionary_codes(np.zeros(9, dtype=np.int32), np.zeros(2, dtype=np.int8), np.zeros(9, dtype=np.int8),
+                             np.zeros(1, dtype=np.uint8), 0)
     for not_a_permutation in ([0, 0, 1], [0, 1, 3], [2, -1, 0]):
         with pytest.raises(ValueError, match="not a permutation"):
             LIB.permute(np.zeros(3, dtype=np.int64), np.array(not_a_permutation, dtype=np.int64))

@@ -614,6 +614,7 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray 
     new code of each index) when given, or through ``maps`` (one such array per chunk: chunks with dictionaries
     of their own)."""
     out = np.empty(len(col), dtype=code_dtype(n_values))
+    lib = loops()
     at = 0
     for i, chunk in enumerate(col.chunks):
         idx, k = chunk.indices, len(chunk)
@@ -623,6 +624,10 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray 
         table = maps[i] if maps is not None else renumber
         if values is None or (table is not None and len(table) == 0):  # (an empty dictionary: every row missing)
             out[at:at + k] = -1
+        elif lib is not None and values.dtype.kind == "i":  # one pass: codes and missing values
+            bitmap = idx.buffers()[0] if idx.null_count else None
+            lib.dictionary_codes(values, _NO_CODES[out.dtype] if table is None else table, out[at:at + k],
+                                 _NO_BITS if bitmap is None else np.frombuffer(bitmap, dtype=np.uint8), idx.offset)
         else:
             # (a null's slot may hold any index: clipped into range, then marked missing below)
             out[at:at + k] = values if table is None else np.take(table, values, mode="clip")
@@ -630,6 +635,10 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray 
                 out[at:at + k][_nulls(idx)] = -1
         at += k
     return out
+
+
+_NO_BITS = np.zeros(0, dtype=np.uint8)  # an empty validity bitmap: no value missing
+_NO_CODES = {np.dtype(t): np.zeros(0, dtype=t) for t in (np.int8, np.int16, np.int32, np.int64)}  # no table
 
 
 def _values_view(arr: pa.Array, dtype: np.dtype) -> np.ndarray | None:
