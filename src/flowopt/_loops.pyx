@@ -747,6 +747,28 @@ def permute(moved_t[::1] values, const int64_t[::1] order):
         raise ValueError("permute: order is not a permutation of 0..n-1")
 
 
+def moved_rows(const int64_t[::1] order, Py_ssize_t limit):
+    """The positions ``i`` where ``order[i] != i`` (``np.flatnonzero(order != np.arange(n))``), or None as soon as
+    there are more than ``limit`` of them."""
+    cdef Py_ssize_t n = order.shape[0], i, count = 0
+    cdef int64_t[::1] out
+    with nogil:
+        for i in range(n):
+            if order[i] != i:
+                count += 1
+    if count > limit:
+        return None
+    result = np.empty(count, dtype=np.int64)
+    out = result
+    count = 0
+    with nogil:
+        for i in range(n):
+            if order[i] != i:
+                out[count] = i
+                count += 1
+    return result
+
+
 def code_counts(const code_t[::1] codes, int64_t[::1] out):
     """``out[k]`` += the number of rows with code ``k`` (``np.bincount`` of the codes, in place, without widening
     narrow codes to int64 first); returns the number of missing codes (negative), which are not counted.

@@ -236,6 +236,17 @@ def test_dictionary_codes_maps_indices_and_marks_missing_values(data: st.DataObj
 
 
 @needs_loops
+@settings(max_examples=100, deadline=None)
+@given(order=st.permutations(list(range(12))), limit=st.integers(0, 13))
+def test_moved_rows_are_where_a_permutation_changes_the_row(order: list[int], limit: int) -> None:
+    want = np.flatnonzero(np.array(order) != np.arange(12))
+    assert LIB is not None
+    got = LIB.moved_rows(np.array(order, dtype=np.int64), limit)
+    assert (got is None) == (len(want) > limit)
+    assert got is None or got.tolist() == want.tolist()
+
+
+@needs_loops
 def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     """Lengths and codes are checked before any memory is touched (the loops run without bounds checks)."""
     assert LIB is not None

@@ -16,6 +16,7 @@ from flowopt.log._build import (
     _in_order,
     _maybe_numeric,
     _patched,
+    _Permutation,
     _rows_of,
     _scattered,
     _sorted_factorize,
@@ -89,7 +90,7 @@ def test_sorted_factorize_of_many_texts_and_a_lone_surrogate() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(0, 3_000), swaps=st.integers(0, 50), shuffled=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_in_order_is_a_gather_whether_in_place_or_not(n: int, swaps: int, shuffled: bool, seed: int) -> None:
+def test_in_order_is_a_gather_however_the_rows_move(n: int, swaps: int, shuffled: bool, seed: int) -> None:
     rng = np.random.default_rng(seed)
     order = rng.permutation(n) if shuffled else np.arange(n)
     for _ in range(swaps if n > 1 else 0):  # a nearly ordered permutation: a few rows swapped
@@ -97,8 +98,14 @@ def test_in_order_is_a_gather_whether_in_place_or_not(n: int, swaps: int, shuffl
         order[[i, j]] = order[[j, i]]
     values = rng.integers(-10**15, 10**15, n).astype("datetime64[ns]")
     want = values[order]
-    got = _in_order(values.copy(), order, in_place=True)
+    perm = _Permutation.of(order)
+    got = _in_order(values.copy(), perm)
     assert (got.view(np.int64) == want.view(np.int64)).all()
+    if perm.moved is not None:  # the few moved rows are all the rows the order changes
+        assert perm.moved.tolist() == np.flatnonzero(order != np.arange(n)).tolist()
+    for dtype in (np.int8, np.float64, bool):  # codes, numbers and flags the same way
+        small = (rng.integers(0, 100, n) % 3).astype(dtype)
+        assert _in_order(small.copy(), perm).tolist() == small[order].tolist()
 
 
 def test_scattered_tells_a_shuffled_order_from_a_nearly_ordered_one() -> None:

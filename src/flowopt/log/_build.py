@@ -6,6 +6,7 @@ import contextlib
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -112,14 +113,45 @@ def _clean_sorted_text(categories: pd.Index, empty_missing: bool) -> pd.Index | 
     return text
 
 
-def _in_order(values: np.ndarray, order: np.ndarray, *, in_place: bool) -> np.ndarray:
-    """``values[order]``: written over ``values`` itself when ``in_place`` (``order`` is a permutation of every
-    row and nothing else reads ``values``: an array of the build's own frame) and the compiled loops can move
-    it (:func:`_movable`): no new array, and only the rows that move are written."""
+@dataclass(frozen=True, slots=True)
+class _Permutation:
+    """A reordering of every row (``order``, a permutation of ``0..n-1``) that the build applies to arrays of its
+    own in their own memory (:func:`_in_order`), and the positions it changes when they are few (``moved``: a log
+    stored by case, a few of its rows out of time order), else None."""
+
+    order: np.ndarray
+    moved: np.ndarray | None
+    scattered: bool  # (see _scattered)
+
+    @staticmethod
+    def of(order: np.ndarray) -> _Permutation:
+        n = len(order)
+        if _scattered(order):
+            return _Permutation(order, None, True)
+        limit = n // _FEW_MOVED_DENOMINATOR
+        lib = loops()
+        if lib is not None:  # one pass, no full-length temporaries
+            return _Permutation(order, lib.moved_rows(np.ascontiguousarray(order, dtype=np.int64), limit), False)
+        moved = np.flatnonzero(order != np.arange(n, dtype=order.dtype))
+        return _Permutation(order, moved if len(moved) <= limit else None, False)
+
+
+_FEW_MOVED_DENOMINATOR = 8  # moved rows (share: one in this many) up to which they are moved by fancy indexing
+
+
+def _in_order(values: np.ndarray, perm: _Permutation) -> np.ndarray:
+    """``values[perm.order]``, written over ``values`` itself (nothing else reads it: an array of the build's own
+    frame) where NumPy lets the build write it (:func:`_movable`): only the rows that move are written, by one fancy
+    assignment of the few ``moved`` positions (1M rows, 1k of them moved: microseconds against 2 ms for a
+    gather), or by the compiled loops following the permutation's cycles (no new array); a permutation that
+    scatters the rows is a gather into a new array (moving its cycles in place waits on memory at every row)."""
+    order = perm.order
+    own = _movable(values) if len(order) == len(values) else None
+    if own is not None and perm.moved is not None:
+        own[perm.moved] = own[order[perm.moved]]  # (the right side is read in full before any row is written)
+        return values
     lib = loops()
-    own = (_movable(values) if in_place and lib is not None and len(order) == len(values) and not _scattered(order)
-           else None)
-    if own is not None and lib is not None:
+    if own is not None and lib is not None and own.dtype in _MOVED and not perm.scattered:
         lib.permute(own, np.ascontiguousarray(order, dtype=np.int64))
         return values
     out: np.ndarray = values[order]
@@ -145,12 +177,12 @@ _MOVED = frozenset(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, 
 
 
 def _movable(values: np.ndarray) -> np.ndarray | None:
-    """``values`` (its int64 view, for times), writable, when the compiled loops can move it in place: one
-    contiguous array of a type they take; else None. pandas hands out its arrays read-only (copy-on-write); the
-    build writes only to the arrays of its own frame, so it may lift that where NumPy lets it."""
+    """``values`` (its int64 view, for times), writable, when it can be reordered in place: one contiguous array
+    of numbers, booleans or times; else None. pandas hands out its arrays read-only (copy-on-write); the build
+    writes only to the arrays of its own frame, so it may lift that where NumPy lets it."""
     if values.dtype.kind == "M":
         values = values.view(np.int64)
-    if values.dtype not in _MOVED or not values.flags.c_contiguous:
+    if values.dtype.kind not in "iufb" or not values.flags.c_contiguous:
         return None
     if not values.flags.writeable:
         try:
@@ -171,17 +203,17 @@ def _code_counts(codes: np.ndarray, n_values: int) -> np.ndarray:
     return np.bincount(codes if known.all() else codes[known], minlength=n_values)
 
 
-def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None, *, every: bool = False,
+def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None, *, perm: _Permutation | None = None,
                 dense: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``rows`` (None: every row, in order) renumbered over the texts they use (sorted order kept;
     -1 stays -1), of the type pandas keeps them in.
 
-    ``every``: ``rows`` is a permutation of every row and ``codes`` the build's own array (nothing else reads it):
-    they are reordered in their own memory where the compiled loops can (:func:`_in_order`). ``dense``: each
-    code ``0..len(uniq)-1`` occurs in ``codes`` (the categories of the typed read, whose Arrow dictionaries hold
-    only values that occur); with every row taken, none then needs dropping and the codes are not counted."""
-    sub = codes if rows is None else _in_order(codes, rows, in_place=True) if every else codes[rows]
-    if dense and (rows is None or every):
+    ``perm``: ``rows`` is that permutation of every row and ``codes`` the build's own array (nothing else reads
+    it): they are reordered in their own memory (:func:`_in_order`). ``dense``: each code ``0..len(uniq)-1``
+    occurs in ``codes`` (the categories of the typed read, whose Arrow dictionaries hold only values that occur);
+    with every row taken, none then needs dropping and the codes are not counted."""
+    sub = codes if rows is None else _in_order(codes, perm) if perm is not None else codes[rows]
+    if dense and (rows is None or perm is not None):
         return sub, uniq
     used = _code_counts(sub, len(uniq)) > 0
     if used.all():  # nothing to renumber (the renumbering below would map each code to itself)
@@ -191,19 +223,19 @@ def _take_codes(codes: np.ndarray, uniq: np.ndarray, rows: np.ndarray | None, *,
 
 
 def _categorical_or_null(factored: tuple[np.ndarray, np.ndarray] | None, rows: np.ndarray,
-                         identity: bool = False, every: bool = False, dense: bool = False) -> pd.Series:
+                         identity: bool = False, perm: _Permutation | None = None, dense: bool = False) -> pd.Series:
     """The log's column of the codes and texts ``factored`` (None: no such column) at the event rows ``rows``
-    (every row, in file order, when ``identity``); ``every`` and ``dense`` as for :func:`_take_codes`."""
+    (every row, in file order, when ``identity``); ``perm`` and ``dense`` as for :func:`_take_codes`."""
     if factored is None:
         return pd.Series(pd.Categorical([None] * len(rows), categories=[]), dtype="category")
-    codes, uniq = _take_codes(*factored, None if identity else rows, every=every, dense=dense)
+    codes, uniq = _take_codes(*factored, None if identity else rows, perm=perm, dense=dense)
     return pd.Series(_categorical(codes, pd.Index(uniq, dtype="string")))
 
 
 def _categorical_later(factored: Callable[[], tuple[np.ndarray, np.ndarray]] | None, rows: np.ndarray,
-                       identity: bool, every: bool, dense: bool) -> pd.Series:
+                       identity: bool, perm: _Permutation | None, dense: bool) -> pd.Series:
     """:func:`_categorical_or_null` of the codes ``factored()`` gives (None: no such column)."""
-    return _categorical_or_null(None if factored is None else factored(), rows, identity, every, dense)
+    return _categorical_or_null(None if factored is None else factored(), rows, identity, perm, dense)
 
 
 def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
@@ -491,15 +523,15 @@ def _extra_column(col: pd.Series, rows: np.ndarray, identity: bool, every: bool)
 
 
 def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: bool,
-               in_place: bool = False) -> pd.Series:
+               perm: _Permutation | None = None) -> pd.Series:
     """A column converted over every row in file order (``converted()``), at the event rows ``rows`` (every row,
-    in file order when ``identity``). With ``in_place`` (``rows`` a permutation of every row, the column the
+    in file order when ``identity``). With ``perm`` (``rows`` is that permutation of every row, the column the
     build's own: nothing else reads it) a column of plain numbers or times is reordered in its own memory."""
     col = converted()
     if identity:
         return col
-    if in_place and isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM":  # plain numbers or times
-        return pd.Series(_in_order(col.to_numpy(copy=False), rows, in_place=True), name=col.name, copy=False)
+    if perm is not None and isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM":  # plain numbers or times
+        return pd.Series(_in_order(col.to_numpy(copy=False), perm), name=col.name, copy=False)
     return pd.Series(_take_rows(col.array, rows), name=col.name, copy=False)
 
 
@@ -533,6 +565,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
 
     def flag(mask: np.ndarray, why: QuarantineReason, what: str | pd.Series = "") -> None:
         nonlocal detail
+        if not mask.any():  # (the usual case: no row to flag, known without a full-length temporary)
+            return
         new = mask & (reason == 0)
         if not new.any():
             return
@@ -684,7 +718,7 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     # the typed read's categories all occur (see _take_codes); a column two fields share is not reordered in place
     dense = text_columns is not None
     mapped = list(mapping.values())
-    own = {f: every_row and owned and mapped.count(c) == 1 for f, c in mapping.items()}  # see _take_codes
+    own = {f: mapped.count(c) == 1 for f, c in mapping.items()}
 
     # sort: case id, end time, explicit order / file order
     case_codes, case_uniques = _take_codes(*case_f, None if every_row else rows, dense=dense)
@@ -705,13 +739,14 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     else:  # rows and the file order already increase: a stable sort on (case, end) keeps them as tie-break
         o = group_time_order(case_codes, inst_end)
     reordered = not (len(o) < 2 or bool((o[1:] > o[:-1]).all()))  # o is a permutation: increasing = in order
+    perm = _Permutation.of(o) if reordered and every_row and owned else None  # applied to our own arrays
     if reordered:
         inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
         # every row of a frame of our own: the start times moved in place (no second 80 MB array at 10M rows)
-        inst_start = _in_order(inst_start, o, in_place=every_row and owned)
+        inst_start = inst_start[o] if perm is None else _in_order(inst_start, perm)
         rows = o if rows is None else rows[o]
-        if own["case"] and not _scattered(o):  # few rows move: those moved in the codes' own memory
-            case_codes = _in_order(case_codes, o, in_place=True)
+        if perm is not None and perm.moved is not None and own["case"]:  # few rows move: moved in the codes' memory
+            case_codes = _in_order(case_codes, perm)
         else:  # o sorts by case first: in its order each case code is repeated as often as it occurs (no gather)
             case_codes = np.repeat(np.arange(len(case_uniques), dtype=case_codes.dtype),
                                    _code_counts(case_codes, len(case_uniques)))
@@ -725,16 +760,17 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
         identity = len(rows) == n and not (reordered and every_row) and (n < 2 or bool((rows[1:] > rows[:-1]).all()))
     # the other columns (Arrow work, mostly without the GIL) are converted by the helper thread meanwhile
     # (a frame of our own with every row in the log: plain number columns reordered in their own memory)
-    extras = {c: (_soon(pool, _reordered, numbers[c], rows, identity, every_row and owned)
+    extras = {c: (_soon(pool, _reordered, numbers[c], rows, identity, perm)
                   if numbers and len(rows) == n
                   else _soon(pool, _extra_column, raw[c], rows, identity, len(rows) == n)) for c in extra_cols}
 
     # the resource, role and outcome columns: the helper takes them once it is done with the work queued before,
     # or this thread takes them back when it gets to them first (see _soon)
     fields = ("resource", "role", "outcome") if "outcome" in coded else ("resource", "role")
-    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity, own.get(f, False), dense)
+    later = {f: _soon(pool, _categorical_later, coded.get(f), rows, identity, perm if own.get(f) else None, dense)
              for f in fields}
-    act_codes, act_uniques = _take_codes(*act_f, None if identity else rows, every=own["activity"], dense=dense)
+    act_codes, act_uniques = _take_codes(*act_f, None if identity else rows, perm=perm if own["activity"] else None,
+                                         dense=dense)
     n_act = len(act_uniques)
     if n_act > config.read.max_activities:
         raise LimitExceededError(
