@@ -34,6 +34,10 @@ ctypedef fused index_t:  # the indices of an Arrow dictionary column
     int32_t
     int64_t
 
+ctypedef fused offset_t:  # the value offsets of Arrow text: string (int32) or large_string (int64)
+    int32_t
+    int64_t
+
 ctypedef fused moved_t:  # what a log's columns hold: category codes, nanoseconds, numbers, missing-value masks
     int8_t
     int16_t
@@ -745,6 +749,56 @@ def permute(moved_t[::1] values, const int64_t[::1] order):
                 break
     if bad:
         raise ValueError("permute: order is not a permutation of 0..n-1")
+
+
+def decimal_int64(const offset_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] validity,
+                  Py_ssize_t offset, int64_t[::1] out):
+    """Reads each value of an Arrow text array (``data[offsets[i]:offsets[i + 1]]``) as a plain decimal integer,
+    an optional ``-`` then ASCII digits, into ``out[i]`` (0 where bit ``offset + i`` of ``validity`` says missing;
+    an empty ``validity``: none is missing). Returns False as soon as a value is anything else (empty, a sign
+    ``+``, spaces, a point, an exponent, hexadecimal, other digits, beyond int64): the caller then leaves the
+    column to Arrow's cast, which reads these values the same way (digits only) and decides the others."""
+    cdef Py_ssize_t n = out.shape[0], i, b
+    cdef int64_t a, e, j
+    cdef uint64_t v, c, limit
+    cdef bint neg, nulls = validity.shape[0] > 0
+    cdef bint ok = True
+    if offsets.shape[0] != n + 1:
+        raise ValueError("decimal_int64: offsets must have one more entry than out")
+    if nulls and validity.shape[0] * 8 < offset + n:
+        raise ValueError("decimal_int64: the validity bitmap is shorter than offset + len(out) bits")
+    if n and (offsets[0] < 0 or offsets[n] > data.shape[0] or offsets[n] < offsets[0]):
+        raise ValueError("decimal_int64: the offsets point outside the data")
+    with nogil:
+        for i in range(n):
+            if nulls:
+                b = offset + i
+                if not ((validity[b >> 3] >> (b & 7)) & 1):
+                    out[i] = 0
+                    continue
+            a = offsets[i]
+            e = offsets[i + 1]
+            if e <= a or e > offsets[n] or a < offsets[0]:
+                ok = False
+                break
+            neg = data[a] == 45  # "-"
+            if neg:
+                a += 1
+                if a == e:
+                    ok = False
+                    break
+            limit = <uint64_t>9223372036854775807 + (1 if neg else 0)
+            v = 0
+            for j in range(a, e):
+                c = <uint64_t>data[j] - 48
+                if c > 9 or v > (limit - c) // 10:
+                    ok = False
+                    break
+                v = v * 10 + c
+            if not ok:
+                break
+            out[i] = <int64_t>(0 - v) if neg else <int64_t>v
+    return ok
 
 
 def moved_rows(const int64_t[::1] order, Py_ssize_t limit):

@@ -268,6 +268,12 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match="same length"):
         LIB.dictionary_codes(np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int8), np.zeros(2, dtype=np.int8),
                              np.zeros(0, dtype=np.uint8), 0)
+    with pytest.raises(ValueError, match="one more"):
+        LIB.decimal_int64(np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.uint8), 0,
+                          np.zeros(3, dtype=np.int64))
+    with pytest.raises(ValueError, match="outside"):
+        LIB.decimal_int64(np.array([0, 5], dtype=np.int64), np.zeros(2, dtype=np.uint8), np.zeros(0, dtype=np.uint8),
+                          0, np.zeros(1, dtype=np.int64))
     with pytest.raises(ValueError, match="shorter"):
         LIB.dictionary_codes(np.zeros(9, dtype=np.int32), np.zeros(2, dtype=np.int8), np.zeros(9, dtype=np.int8),
                              np.zeros(1, dtype=np.uint8), 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowopt import _compiled
 from flowopt.log._build import (
+    _arrow_numeric,
+    _decimal_ints,
     _few_duplicated,
     _in_order,
     _maybe_numeric,
@@ -193,6 +197,29 @@ def test_few_duplicated_is_pandas_duplicated(data: st.DataObject, n: int) -> Non
     assert got is not None
     assert got.tolist() == frame.iloc[rows].duplicated(keep="first").tolist()
     assert _few_duplicated(frame.assign(f=np.where(frame["k"] > 0, np.nan, 1.0)), rows) is None
+
+
+INTS = ["0", "-0", "007", "42", "-17", "9223372036854775807", "-9223372036854775808", "123456789012", "00"]
+
+
+@pytest.mark.skipif(_compiled.loops() is None, reason="the compiled pass (test_compiled insists it is built)")
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(INTS), st.sampled_from(VALUES)), min_size=1, max_size=40),
+       cuts=st.lists(st.integers(1, 39), max_size=3), large=st.booleans())
+def test_decimal_ints_take_exactly_the_plain_integer_columns(values: list[str | None], cuts: list[int],
+                                                             large: bool) -> None:
+    """The compiled integer pass reads a column whose values are all plain decimal integers as Arrow's cast does,
+    and gives up on any other (hexadecimal, signs, spaces, points, beyond int64, empty, all missing)."""
+    col = _chunked_text(values, cuts)
+    if not large:
+        col = pd.Series(pd.array(col.array._pa_array.cast(pa.string()), dtype=pd.StringDtype("pyarrow")), name="t")
+    fast = _decimal_ints(col)
+    plain = any(v is not None for v in values) and all(
+        v is None or (re.fullmatch(r"-?[0-9]+", v) is not None and -2**63 <= int(v) < 2**63) for v in values)
+    assert (fast is not None) == plain
+    if fast is not None:
+        _same(fast, _arrow_numeric(col))
+        _same(_maybe_numeric(col), fast)
 
 
 def test_soon_takes_back_a_task_the_helper_has_not_started() -> None:

@@ -404,6 +404,9 @@ def _maybe_numeric(col: pd.Series) -> pd.Series:
     """
     if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
         return col
+    ints = _decimal_ints(col)
+    if ints is not None:
+        return ints
     sample = col.dropna().head(2000)
     if sample.empty:
         return col
@@ -416,6 +419,39 @@ def _maybe_numeric(col: pd.Series) -> pd.Series:
     if (full.isna() & col.notna()).any():
         return col
     return full
+
+
+def _decimal_ints(col: pd.Series) -> pd.Series | None:
+    """An Arrow-backed text column whose values are all plain decimal integers (an optional ``-`` then ASCII
+    digits, within int64), some present, as ``Int64``: what :func:`_arrow_numeric` gives for it (Arrow's cast
+    reads those values the same way), in one compiled pass per chunk (1M amounts: about 3 ms against 30 ms for
+    the cast and its conversion). None for any other column, or without the compiled loops."""
+    lib = loops()
+    chunked = getattr(col.array, "_pa_array", None)
+    if (lib is None or not isinstance(chunked, pa.ChunkedArray) or chunked.null_count == len(chunked)
+            or not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type))):
+        return None
+    wide = pa.types.is_large_string(chunked.type)
+    out = np.empty(len(chunked), dtype=np.int64)
+    at = 0
+    for chunk in chunked.chunks:
+        k = len(chunk)
+        if k == 0:
+            continue
+        bitmap, offsets_buf, data_buf = chunk.buffers()[:3]
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=k + 1,
+                                offset=chunk.offset * (8 if wide else 4))
+        data = _NO_BYTES if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
+        bits = np.frombuffer(bitmap, dtype=np.uint8) if chunk.null_count and bitmap is not None else _NO_BYTES
+        if not lib.decimal_int64(offsets, data, bits, chunk.offset, out[at:at + k]):
+            return None
+        at += k
+    mask = np.zeros(len(out), dtype=bool) if chunked.null_count == 0 else np.asarray(
+        chunked.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    return pd.Series(pd.arrays.IntegerArray(out, mask), index=col.index, name=col.name, copy=False)
+
+
+_NO_BYTES = np.zeros(0, dtype=np.uint8)
 
 
 def _arrow_numeric(col: pd.Series) -> pd.Series | None:
