@@ -872,29 +872,37 @@ def dictionary_codes(const index_t[::1] indices, const code_t[::1] table, code_t
 
 def equal_key_runs(const int64_t[::1] order, const code_t[::1] group, const int64_t[::1] t, int64_t[::1] t_sorted,
                    uint8_t[::1] in_run):
-    """Writes ``t_sorted = t[order]`` and marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code
-    and time ``t`` as the row before or after it in ``order``, in one pass; returns the number of rows marked.
-    The rows of one (group, time) key then sit side by side when ``order`` sorts by them."""
+    """Marks ``in_run[i]`` where row ``order[i]`` has the same ``group`` code and time ``t`` as the row before or
+    after it in ``order``, in one pass, writing ``t_sorted = t[order]`` on the way (an empty ``t_sorted``: not
+    written); returns the number of rows marked. The rows of one (group, time) key then sit side by side when
+    ``order`` sorts by them."""
     cdef Py_ssize_t n = order.shape[0], i, m = group.shape[0]
-    cdef int64_t marked = 0
-    if t_sorted.shape[0] != n or in_run.shape[0] != n:
-        raise ValueError("equal_key_runs: order, t_sorted and in_run must have the same length")
+    cdef int64_t marked = 0, prev, cur
+    cdef bint keep = t_sorted.shape[0] > 0
+    if (keep and t_sorted.shape[0] != n) or in_run.shape[0] != n:
+        raise ValueError("equal_key_runs: order, t_sorted (unless empty) and in_run must have the same length")
     if t.shape[0] != m:
         raise ValueError("equal_key_runs: group and t must have the same length")
     for i in range(n):
         if order[i] < 0 or order[i] >= m:
             raise ValueError(f"equal_key_runs: order[{i}] = {order[i]} is not a row of group")
+    if n == 0:
+        return 0
     with nogil:
-        if n:
-            t_sorted[0] = t[order[0]]
+        prev = t[order[0]]
+        if keep:
+            t_sorted[0] = prev
         for i in range(1, n):
-            t_sorted[i] = t[order[i]]
-            if t_sorted[i] == t_sorted[i - 1] and group[order[i]] == group[order[i - 1]]:
+            cur = t[order[i]]
+            if keep:
+                t_sorted[i] = cur
+            if cur == prev and group[order[i]] == group[order[i - 1]]:
                 if not in_run[i - 1]:
                     in_run[i - 1] = 1
                     marked += 1
                 in_run[i] = 1
                 marked += 1
+            prev = cur
     return marked
 
 

@@ -68,6 +68,9 @@ def test_equal_key_runs_marks_rows_sharing_case_and_time_with_a_neighbour(rows: 
     assert LIB.equal_key_runs(order, case, t, got_ts, got) == int(want.sum())
     assert got.view(bool).tolist() == want.tolist()
     assert got_ts.tolist() == ts.tolist()
+    again = np.zeros(len(order), dtype=np.uint8)  # no sorted times wanted: the same marks
+    assert LIB.equal_key_runs(order, case, t, np.zeros(0, dtype=np.int64), again) == int(want.sum())
+    assert again.tolist() == got.tolist()
 
 
 @needs_loops

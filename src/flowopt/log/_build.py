@@ -42,7 +42,7 @@ def _factor_text(col: pd.Series, owned: bool = False, empty_missing: bool = True
     value instead of once per row.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):  # the codes are there already: no hashing of the rows
-        codes, uniq = col.cat.codes.to_numpy(), col.cat.categories
+        codes, uniq = col.array.codes, col.cat.categories  # a view: a frame of our own lends its codes, no copy
         clean = _clean_sorted_text(uniq, empty_missing)
         if clean is not None:  # each code stays as it is (see below), checked without a Python string per category
             return (np.asarray if owned else np.array)(codes, dtype=code_dtype(len(clean))), clean
@@ -245,11 +245,12 @@ def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
-def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
-                t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray, t: np.ndarray, *,
+                sorted_times: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """``raw.duplicated(keep="first")`` for the rows ``idx`` (None: every row), comparing whole rows only where
     needed; ``idx`` sorted by (case, time), ties in input order, and ``t`` in that order (both None when ``idx``
-    has fewer than two rows).
+    has fewer than two rows; the times None too when not ``sorted_times`` and the compiled loops are in use: the
+    caller moves its own times in place).
 
     Identical rows have the same case code and time ``t``, so sorting ``idx`` by (case, time) puts them
     in one run of equal keys; the full-row comparison runs on rows in such runs only (usually few).
@@ -263,10 +264,12 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
     else:
         s = idx[group_time_order(case[idx], t[idx])]
     lib = loops()
-    if lib is not None:  # one pass (the times gathered on the way), no full-length temporaries
+    ts: np.ndarray | None
+    if lib is not None:  # one pass (the times gathered on the way when wanted), no full-length temporaries
         in_run = np.zeros(len(s), dtype=np.uint8)
-        ts = np.empty(len(s), dtype=np.int64)
-        marked = lib.equal_key_runs(s, compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64), ts, in_run)
+        ts = np.empty(len(s), dtype=np.int64) if sorted_times else None
+        marked = lib.equal_key_runs(s, compiled_codes(case), np.ascontiguousarray(t, dtype=np.int64),
+                                    _NO_TIMES if ts is None else ts, in_run)
         cand = np.sort(s[in_run.view(bool)]) if marked else s[:0]
     else:
         ts = t[s]
@@ -282,6 +285,7 @@ def _duplicated(raw: pd.DataFrame, idx: np.ndarray | None, case: np.ndarray,
     return out, s, ts
 
 
+_NO_TIMES = np.zeros(0, dtype=np.int64)
 _FEW_CANDIDATES = 1000  # candidate rows up to which _few_duplicated compares them as tuples
 
 
@@ -691,7 +695,8 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     end_by_case_time: np.ndarray | None = None  # their end times in that order
     if config.read.drop_duplicates and n:
         usable = np.flatnonzero(reason == 0) if reason.any() else None  # None: every row
-        dup, by_case_time, end_by_case_time = _duplicated(raw, usable, case_f[0], end_ns)
+        # (a log of our own moves its end times in place after the sort, below: no sorted copy of them here)
+        dup, by_case_time, end_by_case_time = _duplicated(raw, usable, case_f[0], end_ns, sorted_times=not owned)
         flag(dup, QuarantineReason.DUPLICATE, "identical to an earlier row")
 
     if "order" in mapping:
@@ -777,7 +782,12 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     reordered = not (len(o) < 2 or bool((o[1:] > o[:-1]).all()))  # o is a permutation: increasing = in order
     perm = _Permutation.of(o) if reordered and every_row and owned else None  # applied to our own arrays
     if reordered:
-        inst_end = end_by_case_time if every_row and o is by_case_time else inst_end[o]  # sorted already
+        if perm is not None:  # every row of a frame of our own: the end times moved in place too
+            inst_end = _in_order(inst_end, perm)
+        elif every_row and o is by_case_time and end_by_case_time is not None:  # sorted already
+            inst_end = end_by_case_time
+        else:
+            inst_end = inst_end[o]
         # every row of a frame of our own: the start times moved in place (no second 80 MB array at 10M rows)
         inst_start = inst_start[o] if perm is None else _in_order(inst_start, perm)
         rows = o if rows is None else rows[o]
