@@ -782,14 +782,14 @@ def _build_log(raw: pd.DataFrame, mapping: Mapping[str, str], config: Config, *,
     reordered = not (len(o) < 2 or bool((o[1:] > o[:-1]).all()))  # o is a permutation: increasing = in order
     perm = _Permutation.of(o) if reordered and every_row and owned else None  # applied to our own arrays
     if reordered:
-        if perm is not None:  # every row of a frame of our own: the end times moved in place too
+        if perm is not None and own["end"]:  # every row of a frame of our own: the end times moved in place too
             inst_end = _in_order(inst_end, perm)
         elif every_row and o is by_case_time and end_by_case_time is not None:  # sorted already
             inst_end = end_by_case_time
         else:
             inst_end = inst_end[o]
         # every row of a frame of our own: the start times moved in place (no second 80 MB array at 10M rows)
-        inst_start = inst_start[o] if perm is None else _in_order(inst_start, perm)
+        inst_start = inst_start[o] if perm is None or not own.get("start", True) else _in_order(inst_start, perm)
         rows = o if rows is None else rows[o]
         if perm is not None and perm.moved is not None and own["case"]:  # few rows move: moved in the codes' memory
             case_codes = _in_order(case_codes, perm)
