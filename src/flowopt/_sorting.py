@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowopt._compiled import loops
+from flowopt._memory import pool_empty
 
 __all__ = ["code_groups", "code_order", "compiled_codes", "group_time_order"]
 
@@ -82,7 +83,7 @@ def group_time_order(case: np.ndarray, t: np.ndarray) -> np.ndarray:
         if descents == 0:  # already in order (a log sorted by case and time)
             return np.arange(n, dtype=np.int64)
         if descents <= n * _INSERT_MAX_DESCENTS:  # nearly in order: move the few rows out of it, no sort key
-            out = np.empty(n, dtype=np.int64)
+            out = pool_empty(n, np.int64)  # (fresh memory in huge pages: a read's order becomes the log's rows)
             if lib.insertion_order(group, times, out, n * _INSERT_MAX_MOVES):
                 return out
         if descents > n * _MERGE_MAX_DESCENTS and bool((times[1:] >= times[:-1]).all()):

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flowopt._compiled import loops
+from flowopt._memory import pool_empty
 from flowopt.errors import EmptyLogError, LogReadError
 
 __all__ = ["NS_PER_UNIT", "RawTable", "arrow_to_frame", "code_dtype", "known_categories_dtype", "read_csv_frame",
@@ -449,7 +450,7 @@ def _nanoseconds(col: pa.ChunkedArray) -> Any:
     chunks = [(c, _values_view(c, np.dtype(np.int64))) for c in col.chunks if len(c)]
     if any(values is None for _, values in chunks):
         return col.to_pandas()
-    out = np.empty(len(col), dtype=np.int64)
+    out = pool_empty(len(col), np.int64)
     at = 0
     for chunk, values in chunks:
         k = len(chunk)
@@ -613,7 +614,7 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray 
     of the type pandas keeps categorical codes in for that many (-1 where missing); through ``renumber`` (the
     new code of each index) when given, or through ``maps`` (one such array per chunk: chunks with dictionaries
     of their own)."""
-    out = np.empty(len(col), dtype=code_dtype(n_values))
+    out = pool_empty(len(col), code_dtype(n_values))
     lib = loops()
     at = 0
     for i, chunk in enumerate(col.chunks):

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flowopt._compiled import loops
+from flowopt._memory import pool_empty
 from flowopt._sorting import code_groups, compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
 from flowopt.io._csv import _THREAD_MIN_ROWS, code_dtype, known_categories_dtype  # one size rule for threads
@@ -436,7 +437,7 @@ def _decimal_ints(col: pd.Series) -> pd.Series | None:
             or not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type))):
         return None
     wide = pa.types.is_large_string(chunked.type)
-    out = np.empty(len(chunked), dtype=np.int64)
+    out = pool_empty(len(chunked), np.int64)
     at = 0
     for chunk in chunked.chunks:
         k = len(chunk)
