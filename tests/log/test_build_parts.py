@@ -21,6 +21,7 @@ from flowopt.log._build import (
     _maybe_numeric,
     _patched,
     _Permutation,
+    _reordered,
     _rows_of,
     _scattered,
     _sorted_factorize,
@@ -220,6 +221,24 @@ def test_decimal_ints_take_exactly_the_plain_integer_columns(values: list[str | 
     if fast is not None:
         _same(fast, _arrow_numeric(col))
         _same(_maybe_numeric(col), fast)
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "int64", "float64"])
+def test_numbers_moved_in_place_are_a_take(dtype: str) -> None:
+    """A number column of the build's own, missing values included, reordered in its own memory by a permutation
+    that moves few rows (and by one that scatters them): what ``take`` gives."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    values = pd.Series(pd.array(rng.integers(-50, 50, n), dtype=dtype), name="x")
+    if dtype[0].isupper():
+        values[rng.random(n) < 0.2] = pd.NA
+    near = np.arange(n)
+    near[100:110] = near[100:110][::-1]
+    for order in (near, rng.permutation(n)):
+        want = values.take(order).reset_index(drop=True)
+        mine = values.copy()  # the build's own column: written in place
+        got = _reordered(lambda: mine, order, False, _Permutation.of(order))  # noqa: B023 - called right here
+        pd.testing.assert_series_equal(got, want, check_exact=True)
 
 
 def test_soon_takes_back_a_task_the_helper_has_not_started() -> None:

@@ -188,7 +188,7 @@ def test_rows_moved_by_the_sort_with_columns_shared_or_not(tmp_path: Path, mappi
     rows = []
     for c in range(300):
         events = [[f"C{c:03d}", f"Act{(c + k) % 6}", f"2024-02-01T0{k}:00:00Z", f"2024-02-01T0{k}:30:00Z",
-                   f"u{(c * k) % 7}", f"R{k % 3}", str(c)] for k in range(7)]
+                   f"u{(c * k) % 7}", f"R{k % 3}", "" if (c + k) % 5 == 0 else str(c * 10 + k)] for k in range(7)]
         rows += events[::-1] if c % 20 == 0 else events
     path = tmp_path / "log.csv"
     path.write_text(",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
@@ -205,3 +205,6 @@ def test_rows_moved_by_the_sort_with_columns_shared_or_not(tmp_path: Path, mappi
             at = header.index(columns[name])
             got = frame[field].dt.strftime("%Y-%m-%dT%H:%M:%SZ") if name in ("start", "end") else frame[field]
             assert got.astype(str).tolist() == [rows[r][at] for r in source_rows], field
+    assert str(frame["amount"].dtype) == "Int64"  # an extra column of numbers, moved with the rows
+    amounts = [rows[r][header.index("amount")] for r in source_rows]
+    assert [None if pd.isna(x) else int(x) for x in frame["amount"]] == [int(a) if a else None for a in amounts]

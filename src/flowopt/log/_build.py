@@ -573,6 +573,14 @@ def _reordered(converted: Callable[[], pd.Series], rows: np.ndarray, identity: b
         return col
     if perm is not None and isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM":  # plain numbers or times
         return pd.Series(_in_order(col.to_numpy(copy=False), perm), name=col.name, copy=False)
+    masked = col.array
+    if (perm is not None and isinstance(masked, pd.arrays.IntegerArray | pd.arrays.FloatingArray)
+            and isinstance(getattr(masked, "_data", None), np.ndarray) and isinstance(getattr(masked, "_mask", None),
+                                                                                     np.ndarray)):
+        # numbers with missing values (Int64, Float64): their values and mask moved in their own memory too, when
+        # NumPy lets the build write them (else a new array each, as take gives)
+        data, mask = _in_order(masked._data, perm), _in_order(masked._mask, perm)
+        return pd.Series(type(masked)(data, mask), name=col.name, copy=False)
     return pd.Series(_take_rows(col.array, rows), name=col.name, copy=False)
 
 
