@@ -626,9 +626,8 @@ def _dictionary_codes(col: pa.ChunkedArray, n_values: int, renumber: np.ndarray 
         if values is None or (table is not None and len(table) == 0):  # (an empty dictionary: every row missing)
             out[at:at + k] = -1
         elif lib is not None and values.dtype.kind == "i":  # one pass: codes and missing values
-            bitmap = idx.buffers()[0] if idx.null_count else None
             lib.dictionary_codes(values, _NO_CODES[out.dtype] if table is None else table, out[at:at + k],
-                                 _NO_BITS if bitmap is None else np.frombuffer(bitmap, dtype=np.uint8), idx.offset)
+                                 validity_bits(idx), idx.offset)
         else:
             # (a null's slot may hold any index: clipped into range, then marked missing below)
             out[at:at + k] = values if table is None else np.take(table, values, mode="clip")
@@ -642,6 +641,23 @@ _NO_BITS = np.zeros(0, dtype=np.uint8)  # an empty validity bitmap: no value mis
 _NO_CODES = {np.dtype(t): np.zeros(0, dtype=t) for t in (np.int8, np.int16, np.int32, np.int64)}  # no table
 
 
+def validity_bits(arr: pa.Array) -> np.ndarray:
+    """The validity bitmap of ``arr`` as NumPy bytes, as the compiled loops take it (bit ``arr.offset + i`` is
+    row ``i``), or an empty array when no value is missing."""
+    bitmap = arr.buffers()[0] if arr.null_count else None
+    return _NO_BITS if bitmap is None else np.frombuffer(bitmap, dtype=np.uint8)
+
+
+def text_buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | None]:
+    """The value offsets of a text (or binary) array as a NumPy view (``len(chunk) + 1`` of them, int64 for the
+    large types) and its data buffer (None when it has none)."""
+    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    offsets_buf, data_buf = chunk.buffers()[1:3]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=len(chunk) + 1,
+                            offset=chunk.offset * (8 if wide else 4))
+    return offsets, data_buf
+
+
 def _values_view(arr: pa.Array, dtype: np.dtype) -> np.ndarray | None:
     """The values of a fixed-width Arrow array as a NumPy view (a null's slot holds whatever it holds), or None
     when the array has no data buffer."""
@@ -651,7 +667,7 @@ def _values_view(arr: pa.Array, dtype: np.dtype) -> np.ndarray | None:
     return np.frombuffer(data, dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
 
 
-def _nulls(arr: pa.Array) -> np.ndarray:
+def _nulls(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Where ``arr`` is null, as a NumPy boolean mask."""
     return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 

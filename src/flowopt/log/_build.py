@@ -18,7 +18,14 @@ from flowopt._compiled import loops
 from flowopt._memory import pool_empty
 from flowopt._sorting import code_groups, compiled_codes, group_time_order
 from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, RowsDroppedWarning
-from flowopt.io._csv import _THREAD_MIN_ROWS, code_dtype, known_categories_dtype  # one size rule for threads
+from flowopt.io._csv import (  # (one size rule for threads)
+    _THREAD_MIN_ROWS,
+    _nulls,
+    code_dtype,
+    known_categories_dtype,
+    text_buffers,
+    validity_bits,
+)
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
 from flowopt.log._stages import classify_activities
@@ -436,27 +443,22 @@ def _decimal_ints(col: pd.Series) -> pd.Series | None:
     if (lib is None or not isinstance(chunked, pa.ChunkedArray) or chunked.null_count == len(chunked)
             or not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type))):
         return None
-    wide = pa.types.is_large_string(chunked.type)
     out = pool_empty(len(chunked), np.int64)
     at = 0
     for chunk in chunked.chunks:
         k = len(chunk)
         if k == 0:
             continue
-        bitmap, offsets_buf, data_buf = chunk.buffers()[:3]
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=k + 1,
-                                offset=chunk.offset * (8 if wide else 4))
+        offsets, data_buf = text_buffers(chunk)
         data = _NO_BYTES if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
-        bits = np.frombuffer(bitmap, dtype=np.uint8) if chunk.null_count and bitmap is not None else _NO_BYTES
-        if not lib.decimal_int64(offsets, data, bits, chunk.offset, out[at:at + k]):
+        if not lib.decimal_int64(offsets, data, validity_bits(chunk), chunk.offset, out[at:at + k]):
             return None
         at += k
-    mask = np.zeros(len(out), dtype=bool) if chunked.null_count == 0 else np.asarray(
-        chunked.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    mask = np.zeros(len(out), dtype=bool) if chunked.null_count == 0 else _nulls(chunked)
     return pd.Series(pd.arrays.IntegerArray(out, mask), index=col.index, name=col.name, copy=False)
 
 
-_NO_BYTES = np.zeros(0, dtype=np.uint8)
+_NO_BYTES = np.zeros(0, dtype=np.uint8)  # no text at all (every value empty or missing)
 
 
 def _arrow_numeric(col: pd.Series) -> pd.Series | None:
@@ -487,12 +489,11 @@ def _has_x(arr: pa.ChunkedArray) -> bool:
     those two letters and nothing else; 1M amounts: under 2 ms, against 7 ms for Arrow's check that every value
     is plain digits). A null's slot may hold bytes too: a yes there only leaves the column to pandas."""
     for chunk in arr.chunks:
-        offsets_buf, data_buf = chunk.buffers()[1:3]
-        if len(chunk) == 0 or data_buf is None:
+        if len(chunk) == 0:
             continue
-        wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if wide else np.int32, count=len(chunk) + 1,
-                                offset=chunk.offset * (8 if wide else 4))
+        offsets, data_buf = text_buffers(chunk)
+        if data_buf is None:
+            continue
         data = data_buf.slice(int(offsets[0]), int(offsets[-1]) - int(offsets[0])).to_pybytes()
         if b"x" in data or b"X" in data:
             return True
