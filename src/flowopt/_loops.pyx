@@ -17,6 +17,8 @@ for value, floats included): Python's floor division and modulo of floats are sp
 
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
 from libc.stdint cimport INT64_MIN, int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -821,6 +823,222 @@ def moved_rows(const int64_t[::1] order, Py_ssize_t limit):
                 out[count] = i
                 count += 1
     return result
+
+
+cdef inline uint64_t _word(const uint8_t* p) noexcept nogil:
+    cdef uint64_t w
+    memcpy(&w, p, 8)  # (compiles to one unaligned load)
+    return w
+
+
+cdef inline uint64_t _short_word(const uint8_t* p, Py_ssize_t n, const uint8_t* end) noexcept nogil:
+    """The ``n < 8`` bytes at ``p`` as a little-endian word, the bytes after them zero; one load when eight bytes
+    from ``p`` stay before ``end``."""
+    cdef uint64_t w = 0
+    cdef Py_ssize_t i
+    if p + 8 <= end:
+        return _word(p) & ((<uint64_t>1 << (8 * n)) - 1)
+    for i in range(n):
+        w |= (<uint64_t>p[i]) << (8 * i)
+    return w
+
+
+cdef inline bint _same_bytes(const uint8_t* p, const uint8_t* q, Py_ssize_t n, const uint8_t* p_end,
+                             const uint8_t* q_end) noexcept nogil:
+    """Whether the ``n`` bytes at ``p`` and at ``q`` are equal (``*_end``: where each one's buffer ends)."""
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        if _word(p + i) != _word(q + i):
+            return False
+        i += 8
+    return i == n or _short_word(p + i, n - i, p_end) == _short_word(q + i, n - i, q_end)
+
+
+cdef inline uint64_t _text_hash(const uint8_t* p, Py_ssize_t n, const uint8_t* end) noexcept nogil:
+    """A hash of the ``n`` bytes at ``p`` from their length and their first and last eight bytes (texts that
+    differ only in between collide, and are told apart by comparing them)."""
+    cdef uint64_t a, b = 0
+    if n >= 8:
+        a = _word(p)
+        b = _word(p + n - 8)
+    else:
+        a = _short_word(p, n, end)
+    a = (a ^ (<uint64_t>n << 56)) * <uint64_t>0x9E3779B97F4A7C15
+    b = (b ^ (a >> 29)) * <uint64_t>0xBF58476D1CE4E5B9
+    return b ^ (b >> 32)
+
+
+cdef class TextCodes:
+    """Codes for the values of Arrow text arrays, numbered in the order they first appear (a dictionary encoding
+    across all the arrays given to :meth:`encode`, as Arrow's ``dictionary_encode`` of them all at once gives),
+    and the distinct values themselves (:meth:`values`). One open-addressing hash table over the values' bytes,
+    each distinct value copied once; a value equal to the one before it is coded without hashing (ids of a log
+    stored by case). Not thread-safe: one per column, each column's encoding then runs without the GIL."""
+
+    cdef int32_t* slots  # 0: empty, else 1 + the code of the value there
+    cdef Py_ssize_t n_slots  # a power of two, at least twice the number of values
+    cdef uint64_t* hashes  # per code
+    cdef int64_t* starts  # per code, and one more: where each value's bytes start in ``data``
+    cdef uint8_t* data  # the values' bytes, then at least 8 spare bytes (whole-word reads)
+    cdef Py_ssize_t n, n_cap, size, cap
+
+    def __cinit__(self):
+        self.n_slots = 1024
+        self.n_cap = 256
+        self.cap = 4096
+        self.slots = <int32_t*>calloc(self.n_slots, sizeof(int32_t))
+        self.hashes = <uint64_t*>malloc(self.n_cap * sizeof(uint64_t))
+        self.starts = <int64_t*>malloc((self.n_cap + 1) * sizeof(int64_t))
+        self.data = <uint8_t*>malloc(self.cap)
+        if self.slots == NULL or self.hashes == NULL or self.starts == NULL or self.data == NULL:
+            raise MemoryError()
+        self.starts[0] = 0
+        self.n = 0
+        self.size = 0
+
+    def __dealloc__(self):
+        free(self.slots)
+        free(self.hashes)
+        free(self.starts)
+        free(self.data)
+
+    def __len__(self):
+        return self.n
+
+    cdef bint _grow(self, Py_ssize_t length) noexcept nogil:
+        """Room for one more value of ``length`` bytes; False when memory ran out."""
+        cdef Py_ssize_t i, j, n_slots
+        cdef int32_t* slots
+        cdef void* p
+        if self.n + 1 > self.n_cap:
+            p = realloc(self.hashes, 2 * self.n_cap * sizeof(uint64_t))
+            if p == NULL:
+                return False
+            self.hashes = <uint64_t*>p
+            p = realloc(self.starts, (2 * self.n_cap + 1) * sizeof(int64_t))
+            if p == NULL:
+                return False
+            self.starts = <int64_t*>p
+            self.n_cap *= 2
+        while self.size + length + 8 > self.cap:
+            p = realloc(self.data, 2 * self.cap)
+            if p == NULL:
+                return False
+            self.data = <uint8_t*>p
+            self.cap *= 2
+        if 2 * (self.n + 1) > self.n_slots:
+            n_slots = 2 * self.n_slots
+            slots = <int32_t*>calloc(n_slots, sizeof(int32_t))
+            if slots == NULL:
+                return False
+            for i in range(self.n):
+                j = <Py_ssize_t>(self.hashes[i] & <uint64_t>(n_slots - 1))
+                while slots[j]:
+                    j = (j + 1) & (n_slots - 1)
+                slots[j] = <int32_t>(i + 1)
+            free(self.slots)
+            self.slots = slots
+            self.n_slots = n_slots
+        return True
+
+    cdef int64_t _code(self, const uint8_t* p, Py_ssize_t length, const uint8_t* end) noexcept nogil:
+        """The code of the ``length`` bytes at ``p`` (a new one when they are new); -1 when memory ran out."""
+        cdef uint64_t h = _text_hash(p, length, end)
+        cdef Py_ssize_t j = <Py_ssize_t>(h & <uint64_t>(self.n_slots - 1)), n_slots
+        cdef int64_t s, a
+        while True:
+            s = self.slots[j]
+            if s == 0:
+                break
+            s -= 1
+            if self.hashes[s] == h:
+                a = self.starts[s]
+                if self.starts[s + 1] - a == length and _same_bytes(self.data + a, p, length,
+                                                                   self.data + self.cap, end):
+                    return s
+            j = (j + 1) & (self.n_slots - 1)
+        n_slots = self.n_slots
+        if self.n >= 2147483646 or not self._grow(length):
+            return -1
+        if self.n_slots != n_slots:  # the table was rebuilt larger: the empty slot for this value moved
+            j = <Py_ssize_t>(h & <uint64_t>(self.n_slots - 1))
+            while self.slots[j]:
+                j = (j + 1) & (self.n_slots - 1)
+        s = self.n
+        if length:
+            memcpy(self.data + self.size, p, length)
+        self.size += length
+        self.hashes[s] = h
+        self.n += 1
+        self.starts[self.n] = self.size
+        self.slots[j] = <int32_t>(s + 1)
+        return s
+
+    def encode(self, const offset_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] validity,
+               Py_ssize_t offset, int32_t[::1] out):
+        """Writes the code of each value of an Arrow text array (``data[offsets[i]:offsets[i + 1]]``) into
+        ``out[i]``, -1 where bit ``offset + i`` of ``validity`` says missing (an empty ``validity``: none is
+        missing); returns the number of distinct values so far."""
+        cdef Py_ssize_t n = out.shape[0], i, b, length, last_length = -1
+        cdef int64_t a, e, lo, hi, code = -1
+        cdef const uint8_t* base = &data[0] if data.shape[0] else NULL
+        cdef const uint8_t* end = base + data.shape[0]
+        cdef const uint8_t* last = NULL
+        cdef bint nulls = validity.shape[0] > 0, bad = False, full = False
+        if offsets.shape[0] != n + 1:
+            raise ValueError("TextCodes.encode: offsets must have one more entry than out")
+        if nulls and validity.shape[0] * 8 < offset + n:
+            raise ValueError("TextCodes.encode: the validity bitmap is shorter than offset + len(out) bits")
+        lo = offsets[0]
+        hi = offsets[n]
+        if lo < 0 or hi < lo or hi > data.shape[0]:
+            raise ValueError("TextCodes.encode: the offsets point outside the data")
+        with nogil:
+            for i in range(n):
+                if nulls:
+                    b = offset + i
+                    if not ((validity[b >> 3] >> (b & 7)) & 1):
+                        out[i] = -1
+                        continue
+                a = offsets[i]
+                e = offsets[i + 1]
+                if e < a or a < lo or e > hi:
+                    bad = True
+                    break
+                length = e - a
+                if length == last_length and _same_bytes(base + a, last, length, end, end):
+                    out[i] = <int32_t>code
+                    continue
+                code = self._code(base + a, length, end)
+                if code < 0:
+                    full = True
+                    break
+                out[i] = <int32_t>code
+                last = base + a
+                last_length = length
+        if bad:
+            raise ValueError("TextCodes.encode: the offsets decrease or point outside the data")
+        if full:
+            raise MemoryError("TextCodes.encode: no memory left for the distinct values")
+        return self.n
+
+    def values(self):
+        """The distinct values in code order, as the offsets (int32 when they fit, else int64; one more than
+        values) and the bytes of an Arrow text array: ``string`` or ``large_string`` from buffers."""
+        cdef Py_ssize_t i
+        wide = self.size > 2147483647
+        offsets = np.empty(self.n + 1, dtype=np.int64 if wide else np.int32)
+        cdef int64_t[::1] o64
+        cdef int32_t[::1] o32
+        if wide:
+            o64 = offsets
+            for i in range(self.n + 1):
+                o64[i] = self.starts[i]
+        else:
+            o32 = offsets
+            for i in range(self.n + 1):
+                o32[i] = <int32_t>self.starts[i]
+        return offsets, (<char*>self.data)[:self.size]
 
 
 def code_counts(const code_t[::1] codes, int64_t[::1] out):

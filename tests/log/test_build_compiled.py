@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -238,6 +239,54 @@ def test_dictionary_codes_maps_indices_and_marks_missing_values(data: st.DataObj
     assert got.tolist() == as_they_are.tolist()
 
 
+# texts that collide on purpose: the same length, first and last eight bytes, differing only in between
+_TEXTS = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["审批-驳回", "Approve", "approve", "A"]),
+                   st.builds(lambda m: "prefix-8" + m + "suffix-8", st.text(max_size=3)))
+
+
+def _text_chunk(values: list[str | None], start: int, large: bool) -> pa.Array:
+    return pa.array(values, type=pa.large_string() if large else pa.string()).slice(start)
+
+
+@needs_loops
+@settings(max_examples=200, deadline=None)
+@given(chunks=st.lists(st.tuples(st.lists(_TEXTS, max_size=40), st.integers(0, 5)), min_size=1, max_size=4),
+       large=st.booleans())
+def test_text_codes_number_values_as_arrow_dictionary_encode(chunks: list[tuple[list[str | None], int]],
+                                                              large: bool) -> None:
+    """Codes across several text arrays (sliced: offsets into the values and the bitmap) in the order values first
+    appear, -1 where missing, and the distinct values: what ``dictionary_encode`` of all of them at once gives."""
+    arrays = [_text_chunk(values, min(start, len(values)), large) for values, start in chunks]
+    assert LIB is not None
+    memo = LIB.TextCodes()
+    got = []
+    for arr in arrays:
+        out = np.full(len(arr), 99, dtype=np.int32)
+        offsets, data = _csv.text_buffers(arr)
+        memo.encode(offsets, np.zeros(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8),
+                    _csv.validity_bits(arr), arr.offset, out)
+        got.extend(out.tolist())
+    whole = pc.dictionary_encode(pa.concat_arrays([a.cast(pa.string()) for a in arrays]))
+    want = [-1 if i is None else i for i in whole.indices.to_pylist()]
+    assert got == want
+    offsets, data = memo.values()
+    values = pa.Array.from_buffers(pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    assert values.to_pylist() == whole.dictionary.to_pylist() and len(memo) == len(values)
+
+
+@needs_loops
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.lists(_TEXTS, max_size=30), min_size=1, max_size=3))
+def test_a_text_column_becomes_the_categorical_of_its_dictionary_read(chunks: list[list[str | None]]) -> None:
+    """``text_categorical`` of a text column equals what ``arrow_to_frame`` makes of the same column
+    dictionary-encoded (as the CSV reader would give it), categories sorted: dtype, categories and codes."""
+    col = pa.chunked_array([pa.array(c, type=pa.string()) for c in chunks], type=pa.string())
+    got = _csv.text_categorical(col)
+    want = _csv.arrow_to_frame(pa.table({"c": pc.dictionary_encode(col)}), sort_categories=True)["c"].array
+    assert got.dtype == want.dtype
+    assert got.codes.dtype == want.codes.dtype and got.codes.tolist() == want.codes.tolist()
+
+
 @needs_loops
 @settings(max_examples=100, deadline=None)
 @given(order=st.permutations(list(range(12))), limit=st.integers(0, 13))
@@ -283,6 +332,13 @@ def test_the_new_loops_refuse_arrays_that_do_not_fit() -> None:
     for not_a_permutation in ([0, 0, 1], [0, 1, 3], [2, -1, 0]):
         with pytest.raises(ValueError, match="not a permutation"):
             LIB.permute(np.zeros(3, dtype=np.int64), np.array(not_a_permutation, dtype=np.int64))
+    for offsets in ([0, 2, 1], [0, 1, 9], [-1, 0, 1]):  # decreasing, beyond the data, before it
+        with pytest.raises(ValueError, match="outside"):
+            LIB.TextCodes().encode(np.array(offsets, dtype=np.int32), np.zeros(3, dtype=np.uint8),
+                                   np.zeros(0, dtype=np.uint8), 0, np.zeros(2, dtype=np.int32))
+    with pytest.raises(ValueError, match="one more"):
+        LIB.TextCodes().encode(np.zeros(2, dtype=np.int32), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.uint8),
+                               0, np.zeros(2, dtype=np.int32))
     with pytest.raises(ValueError, match="same length"):
         LIB.time_key(np.zeros(2, dtype=np.int64), np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64))
 

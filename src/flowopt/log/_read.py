@@ -76,7 +76,7 @@ def read_log(source: str | os.PathLike[str] | pd.DataFrame | Any,
 def _release_arrow_memory() -> None:
     """Hand the memory Arrow's allocator keeps for reuse back to the system, now that the file's Arrow tables
     are converted: the build's NumPy arrays come from another allocator, which cannot reuse it, so it would
-    only raise the peak (10M events: CSV 1.56 GB against 1.9-2.1 GB, Parquet in time order 1.52 GB against
+    only raise the peak (10M events: CSV 1.74 GB against 1.88 GB, Parquet in time order 1.52 GB against
     1.62-1.69 GB; the call takes 10 ms there, 2.6 ms at 1M, microseconds when Arrow kept nothing)."""
     pa.default_memory_pool().release_unused()
 
