@@ -1041,6 +1041,60 @@ cdef class TextCodes:
         return offsets, (<char*>self.data)[:self.size]
 
 
+def clean_increasing_text(const offset_t[::1] offsets, const uint8_t[::1] data, bint empty_missing):
+    """Whether the values of an Arrow text array without missing values (``data[offsets[i]:offsets[i + 1]]``) are
+    strictly increasing by their bytes, none empty when ``empty_missing``, and none starting or ending with
+    whitespace: 1 when certain, 0 when one of them is certainly not so (the first value found out of order,
+    empty or with ASCII whitespace at an end), -1 when a value starts or ends with a byte that is neither
+    (not printable ASCII: a control character or part of a non-ASCII character, which may be Unicode
+    whitespace): the caller then asks Arrow's Unicode-aware kernels."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i, k, m, j
+    cdef int64_t a, e, pa_, pe
+    cdef uint8_t first, last
+    cdef int verdict = 1
+    if n < 0:
+        raise ValueError("clean_increasing_text: offsets must hold at least one entry")
+    if n and (offsets[0] < 0 or offsets[n] > data.shape[0]):
+        raise ValueError("clean_increasing_text: the offsets point outside the data")
+    with nogil:
+        for i in range(n):
+            a = offsets[i]
+            e = offsets[i + 1]
+            if e < a or a < offsets[0] or e > offsets[n]:
+                verdict = -2
+                break
+            k = e - a
+            if k == 0:
+                if empty_missing:
+                    verdict = 0
+                    break
+            else:
+                first = data[a]
+                last = data[e - 1]
+                if first == 32 or last == 32 or 9 <= first <= 13 or 9 <= last <= 13:
+                    verdict = 0  # ASCII whitespace: stripping changes the value
+                    break
+                if not (33 <= first <= 126 and 33 <= last <= 126):
+                    verdict = -1  # (keep checking the order: a value out of order still decides)
+            if i:
+                pa_ = offsets[i - 1]
+                pe = a
+                m = pe - pa_
+                j = 0
+                while j < m and j < k and data[pa_ + j] == data[a + j]:
+                    j += 1
+                if j < m and j < k:
+                    if data[pa_ + j] > data[a + j]:
+                        verdict = 0
+                        break
+                elif m >= k:  # equal, or the earlier one longer with this one as its prefix
+                    verdict = 0
+                    break
+    if verdict == -2:
+        raise ValueError("clean_increasing_text: the offsets decrease or point outside the data")
+    return verdict
+
+
 def code_counts(const code_t[::1] codes, int64_t[::1] out):
     """``out[k]`` += the number of rows with code ``k`` (``np.bincount`` of the codes, in place, without widening
     narrow codes to int64 first); returns the number of missing codes (negative), which are not counted.

@@ -288,6 +288,27 @@ def test_a_text_column_becomes_the_categorical_of_its_dictionary_read(chunks: li
 
 
 @needs_loops
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text(alphabet=st.sampled_from(list("ab Z~\t\n\x1c\x00\x7f\u3000\u00a0\u0085é审")),
+                               max_size=4), max_size=12),
+       ordered=st.booleans(), empty_missing=st.booleans())
+def test_the_compiled_category_check_decides_as_arrows_kernels(values: list[str], ordered: bool,
+                                                               empty_missing: bool) -> None:
+    """``_clean_sorted_text`` gives the same with the compiled pass as with Arrow's kernels alone, for any texts:
+    Unicode and ASCII whitespace or controls at either end, empty values, order or not (the pass decides only
+    what printable ASCII ends let it decide)."""
+    if ordered:
+        values = sorted(set(values), key=lambda v: v.encode())
+    categories = pd.Index(values, dtype="str")
+    got = _build._clean_sorted_text(categories, empty_missing)
+    with without_loops():
+        want = _build._clean_sorted_text(categories, empty_missing)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert got.equals(want) and got.dtype == want.dtype
+
+
+@needs_loops
 @settings(max_examples=100, deadline=None)
 @given(order=st.permutations(list(range(12))), limit=st.integers(0, 13))
 def test_moved_rows_are_where_a_permutation_changes_the_row(order: list[int], limit: int) -> None:

@@ -111,6 +111,13 @@ def _clean_sorted_text(categories: pd.Index, empty_missing: bool) -> pd.Index | 
     arr = pa.chunked_array(pa.array(text.array))
     if arr.null_count:
         return None
+    lib = loops()
+    if lib is not None and arr.num_chunks == 1:  # one compiled pass (862k case ids: 3 ms against 43 ms)
+        offsets, data = text_buffers(arr.chunk(0))
+        verdict = lib.clean_increasing_text(offsets, _NO_BYTES if data is None else np.frombuffer(data, dtype=np.uint8),
+                                            empty_missing)
+        if verdict >= 0:
+            return text if verdict else None
     lengths = pc.binary_length(arr)
     if empty_missing and pc.min(lengths).as_py() == 0:
         return None
