@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import flowopt
 from flowopt.datasets import generate_lending_log
 from flowopt.errors import RowsDroppedWarning
-from flowopt.io._csv import _str_mapper, arrow_to_frame
+from flowopt.io._csv import _same_values, _str_mapper, arrow_to_frame
 from flowopt.io._sources import _read_parquet, _read_parquet_file
 
 
@@ -242,3 +242,18 @@ def test_time_columns_converted_by_helper_threads_read_the_same(tmp_path: Path, 
     assert len(calls) == 2  # start and end, each on a thread
     pd.testing.assert_frame_equal(alone.frame, threaded.frame, check_exact=True)
     pd.testing.assert_frame_equal(alone.quarantine, threaded.quarantine, check_exact=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.lists(st.one_of(st.none(), _VALUES), max_size=8), b=st.lists(st.one_of(st.none(), _VALUES), max_size=8),
+       cut=st.integers(0, 8), large=st.booleans())
+def test_same_values_is_arrow_equals(a: list[str | None], b: list[str | None], cut: int, large: bool) -> None:
+    """The dictionary comparison's shortcuts (shared memory, equal buffers) answer what ``equals`` answers:
+    separate arrays, equal or not, views of one array at the same or other offsets, and the same bytes
+    with different offsets into them."""
+    kind = pa.large_string() if large else pa.string()
+    x, y = pa.array(a, kind), pa.array(b, kind)
+    pairs = [(x, y), (x, pa.array(a, kind)), (x, x.slice(0)), (x.slice(min(cut, len(x))), x.slice(min(cut, len(x)))),
+             (x.slice(min(cut, len(x))), x.slice(0, len(x) - min(cut, len(x))))]
+    for p, q in pairs:
+        assert _same_values(p, q) == p.equals(q)

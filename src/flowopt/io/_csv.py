@@ -626,7 +626,10 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
     value in the dictionary, no values at all, or values that repeat). ``sort``: the same values with the
     categories sorted (see :func:`arrow_to_frame`)."""
     first = col.chunk(0).dictionary
-    unified = not all(c.dictionary.equals(first) for c in col.chunks[1:])
+    # each chunk's dictionary against the one before (equal to the first when all are): chunks of one row group
+    # share memory, so only row-group boundaries are compared value by value
+    unified = not all(_same_values(col.chunk(i).dictionary, col.chunk(i - 1).dictionary)
+                      for i in range(1, col.num_chunks))
     maps = None  # each chunk's codes into the union, when it is found without hashing
     union = _ordered_union(col) if unified and not col.type.ordered else None
     if union is not None:  # the union in the unifier's order (see _ordered_union), increasing
@@ -644,6 +647,23 @@ def _direct_categorical(col: pa.ChunkedArray, sort: bool = False) -> pd.Categori
         first = first.take(pa.array(order))
     dtype = known_categories_dtype(pd.Index(first.to_pandas()), bool(col.type.ordered))
     return pd.Categorical.from_codes(_dictionary_codes(col, len(first), renumber, maps), dtype=dtype, validate=False)
+
+
+def _same_values(a: pa.Array, b: pa.Array) -> bool:
+    """``a.equals(b)``, known at once when both are views of the same memory (the chunks Arrow's Parquet reader
+    makes of one row group share its dictionary) and sooner when text arrays hold the same buffers byte for byte;
+    anything else is left to ``equals``."""
+    if len(a) == len(b) and a.offset == b.offset and a.type == b.type and a.null_count == b.null_count:
+        bufs_a, bufs_b = a.buffers(), b.buffers()
+        if len(bufs_a) == len(bufs_b) and all(
+                (x is None and y is None) or (x is not None and y is not None and x.address == y.address
+                                              and x.size == y.size) for x, y in zip(bufs_a, bufs_b, strict=True)):
+            return True
+        if (not a.null_count and not a.offset and len(bufs_a) == 3 and bufs_a[1] is not None and bufs_b[1] is not None
+                and bufs_a[2] is not None and bufs_b[2] is not None and bufs_a[1].equals(bufs_b[1])
+                and bufs_a[2].equals(bufs_b[2])):
+            return True  # text with the same offsets and bytes (compared as memory: 1.1 ms against 2.6 ms)
+    return bool(a.equals(b))
 
 
 def _ordered_union(col: pa.ChunkedArray) -> tuple[pa.Array, list[np.ndarray]] | None:
