@@ -18,7 +18,7 @@ for value, floats included): Python's floor division and modulo of floats are sp
 from libc.math cimport floor, fmod, isnan, isfinite, INFINITY, NAN
 from libc.stdint cimport INT64_MIN, int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 import numpy as np
 
@@ -854,51 +854,54 @@ cdef inline bint _same_bytes(const uint8_t* p, const uint8_t* q, Py_ssize_t n, c
     return i == n or _short_word(p + i, n - i, p_end) == _short_word(q + i, n - i, q_end)
 
 
-cdef inline uint64_t _text_hash(const uint8_t* p, Py_ssize_t n, const uint8_t* end) noexcept nogil:
-    """A hash of the ``n`` bytes at ``p`` from their length and their first and last eight bytes (texts that
-    differ only in between collide, and are told apart by comparing them)."""
-    cdef uint64_t a, b = 0
-    if n >= 8:
-        a = _word(p)
-        b = _word(p + n - 8)
-    else:
-        a = _short_word(p, n, end)
-    a = (a ^ (<uint64_t>n << 56)) * <uint64_t>0x9E3779B97F4A7C15
-    b = (b ^ (a >> 29)) * <uint64_t>0xBF58476D1CE4E5B9
+cdef inline uint64_t _key_hash(uint64_t first, uint64_t last, Py_ssize_t n) noexcept nogil:
+    """A hash of a text from its length and its first and last eight bytes (texts that differ only in between
+    collide, and are told apart by comparing them)."""
+    cdef uint64_t a = (first ^ (<uint64_t>n << 56)) * <uint64_t>0x9E3779B97F4A7C15
+    cdef uint64_t b = (last ^ (a >> 29)) * <uint64_t>0xBF58476D1CE4E5B9
     return b ^ (b >> 32)
+
+
+cdef struct _Slot:  # one entry of TextCodes' hash table: a distinct value's key and code
+    uint64_t first  # the value's first eight bytes (a shorter value: its bytes, then zeros)
+    uint64_t last  # its last eight bytes when it has more than eight, else 0
+    int32_t length  # its length in bytes
+    int32_t code  # 1 + its code; 0: an empty slot
 
 
 cdef class TextCodes:
     """Codes for the values of Arrow text arrays, numbered in the order they first appear (a dictionary encoding
     across all the arrays given to :meth:`encode`, as Arrow's ``dictionary_encode`` of them all at once gives),
-    and the distinct values themselves (:meth:`values`). One open-addressing hash table over the values' bytes,
-    each distinct value copied once; a value equal to the one before it is coded without hashing (ids of a log
-    stored by case). Not thread-safe: one per column, each column's encoding then runs without the GIL."""
+    and the distinct values themselves (:meth:`values`). An open-addressing hash table whose entries hold each
+    distinct value's length and first and last eight bytes, so a value of up to 16 bytes is found by comparing
+    words in one entry (longer ones compare their middle bytes too); each distinct value is copied once; a value
+    equal to the one before it is coded without a lookup, and while each new value comes after the last one (ids
+    of a log stored by case) no table is kept at all: it is built, once, at the first value out of that order.
+    Values of 2 GB or more are refused. Not thread-safe: one per column, each column's encoding then runs without the GIL."""
 
-    cdef int32_t* slots  # 0: empty, else 1 + the code of the value there
-    cdef Py_ssize_t n_slots  # a power of two, at least twice the number of values
-    cdef uint64_t* hashes  # per code
+    cdef _Slot* slots
+    cdef Py_ssize_t n_slots  # a power of two, at least twice the number of values (once the table is in use)
     cdef int64_t* starts  # per code, and one more: where each value's bytes start in ``data``
     cdef uint8_t* data  # the values' bytes, then at least 8 spare bytes (whole-word reads)
     cdef Py_ssize_t n, n_cap, size, cap
+    cdef bint ordered  # every value so far came after the one before it (UTF-8 bytes): the table is not used yet
 
     def __cinit__(self):
-        self.n_slots = 1024
+        self.n_slots = 64
         self.n_cap = 256
         self.cap = 4096
-        self.slots = <int32_t*>calloc(self.n_slots, sizeof(int32_t))
-        self.hashes = <uint64_t*>malloc(self.n_cap * sizeof(uint64_t))
+        self.slots = <_Slot*>calloc(self.n_slots, sizeof(_Slot))
         self.starts = <int64_t*>malloc((self.n_cap + 1) * sizeof(int64_t))
         self.data = <uint8_t*>malloc(self.cap)
-        if self.slots == NULL or self.hashes == NULL or self.starts == NULL or self.data == NULL:
+        if self.slots == NULL or self.starts == NULL or self.data == NULL:
             raise MemoryError()
         self.starts[0] = 0
         self.n = 0
         self.size = 0
+        self.ordered = True
 
     def __dealloc__(self):
         free(self.slots)
-        free(self.hashes)
         free(self.starts)
         free(self.data)
 
@@ -908,13 +911,9 @@ cdef class TextCodes:
     cdef bint _grow(self, Py_ssize_t length) noexcept nogil:
         """Room for one more value of ``length`` bytes; False when memory ran out."""
         cdef Py_ssize_t i, j, n_slots
-        cdef int32_t* slots
+        cdef _Slot* slots
         cdef void* p
         if self.n + 1 > self.n_cap:
-            p = realloc(self.hashes, 2 * self.n_cap * sizeof(uint64_t))
-            if p == NULL:
-                return False
-            self.hashes = <uint64_t*>p
             p = realloc(self.starts, (2 * self.n_cap + 1) * sizeof(int64_t))
             if p == NULL:
                 return False
@@ -926,52 +925,132 @@ cdef class TextCodes:
                 return False
             self.data = <uint8_t*>p
             self.cap *= 2
-        if 2 * (self.n + 1) > self.n_slots:
+        if not self.ordered and 2 * (self.n + 1) > self.n_slots:
             n_slots = 2 * self.n_slots
-            slots = <int32_t*>calloc(n_slots, sizeof(int32_t))
+            slots = <_Slot*>calloc(n_slots, sizeof(_Slot))
             if slots == NULL:
                 return False
-            for i in range(self.n):
-                j = <Py_ssize_t>(self.hashes[i] & <uint64_t>(n_slots - 1))
-                while slots[j]:
-                    j = (j + 1) & (n_slots - 1)
-                slots[j] = <int32_t>(i + 1)
+            for i in range(self.n_slots):
+                if self.slots[i].code:
+                    j = <Py_ssize_t>(_key_hash(self.slots[i].first, self.slots[i].last, self.slots[i].length)
+                                     & <uint64_t>(n_slots - 1))
+                    while slots[j].code:
+                        j = (j + 1) & (n_slots - 1)
+                    slots[j] = self.slots[i]
             free(self.slots)
             self.slots = slots
             self.n_slots = n_slots
         return True
 
-    cdef int64_t _code(self, const uint8_t* p, Py_ssize_t length, const uint8_t* end) noexcept nogil:
-        """The code of the ``length`` bytes at ``p`` (a new one when they are new); -1 when memory ran out."""
-        cdef uint64_t h = _text_hash(p, length, end)
-        cdef Py_ssize_t j = <Py_ssize_t>(h & <uint64_t>(self.n_slots - 1)), n_slots
-        cdef int64_t s, a
+    cdef bint _index_all(self) noexcept nogil:
+        """Leaves the ordered mode: every value so far entered into a hash table of the right size; False when
+        memory ran out."""
+        cdef Py_ssize_t n_slots = 64, i, j, length
+        cdef _Slot* slots
+        cdef const uint8_t* p
+        cdef uint64_t first, last
+        while n_slots < 2 * (self.n + 1):
+            n_slots *= 2
+        slots = <_Slot*>calloc(n_slots, sizeof(_Slot))
+        if slots == NULL:
+            return False
+        for i in range(self.n):
+            p = self.data + self.starts[i]
+            length = self.starts[i + 1] - self.starts[i]
+            if length >= 8:
+                first = _word(p)
+                last = _word(p + length - 8)
+            else:
+                first = _short_word(p, length, self.data + self.cap)
+                last = 0
+            j = <Py_ssize_t>(_key_hash(first, last, length) & <uint64_t>(n_slots - 1))
+            while slots[j].code:
+                j = (j + 1) & (n_slots - 1)
+            slots[j].first = first
+            slots[j].last = last
+            slots[j].length = <int32_t>length
+            slots[j].code = <int32_t>(i + 1)
+        free(self.slots)
+        self.slots = slots
+        self.n_slots = n_slots
+        self.ordered = False
+        return True
+
+    cdef inline int _compare(self, int64_t code, const uint8_t* p, Py_ssize_t length) noexcept nogil:
+        """The value of ``code`` against the ``length`` bytes at ``p`` (UTF-8 bytes order): <0, 0 or >0."""
+        cdef int64_t a = self.starts[code]
+        cdef Py_ssize_t m = self.starts[code + 1] - a
+        cdef int c = memcmp(self.data + a, p, m if m < length else length) if m and length else 0
+        if c:
+            return c
+        return -1 if m < length else (1 if m > length else 0)
+
+    cdef inline int64_t _ordered_code(self, const uint8_t* p, Py_ssize_t length) noexcept nogil:
+        """In the ordered mode, the code of the ``length`` bytes at ``p``: a new one when they come after the last
+        value, else found by bisecting the values so far (sorted in this mode); -2 when they are new and out of
+        order (the caller leaves the mode), -1 when memory ran out."""
+        cdef int64_t lo = 0, hi = self.n, mid
+        cdef int c
+        if self.n == 0 or self._compare(self.n - 1, p, length) < 0:
+            return self._append(p, length)
+        while lo < hi:  # the first value not before these bytes
+            mid = (lo + hi) >> 1
+            if self._compare(mid, p, length) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if self._compare(lo, p, length) == 0 else -2
+
+    cdef inline int64_t _append(self, const uint8_t* p, Py_ssize_t length) noexcept nogil:
+        """A new code for the ``length`` bytes at ``p``, known to be new (ordered mode); -1 when memory ran out."""
+        cdef int64_t s = self.n
+        if self.n >= 2147483646 or not self._grow(length):
+            return -1
+        if length:
+            memcpy(self.data + self.size, p, length)
+        self.size += length
+        self.n += 1
+        self.starts[self.n] = self.size
+        return s
+
+    cdef inline int64_t _code(self, const uint8_t* p, Py_ssize_t length, uint64_t first, uint64_t last,
+                              const uint8_t* end) noexcept nogil:
+        """The code of the ``length`` bytes at ``p`` (key words ``first``, ``last``; a new code when they are
+        new); -1 when memory ran out."""
+        cdef uint64_t h = _key_hash(first, last, length)
+        cdef Py_ssize_t mask = self.n_slots - 1, n_slots
+        cdef Py_ssize_t j = <Py_ssize_t>(h & <uint64_t>mask)
+        cdef _Slot* slot
+        cdef int64_t s
         while True:
-            s = self.slots[j]
-            if s == 0:
+            slot = &self.slots[j]
+            if slot.code == 0:
                 break
-            s -= 1
-            if self.hashes[s] == h:
-                a = self.starts[s]
-                if self.starts[s + 1] - a == length and _same_bytes(self.data + a, p, length,
-                                                                   self.data + self.cap, end):
+            if slot.first == first and slot.last == last and slot.length == length:
+                s = slot.code - 1
+                if length <= 16 or _same_bytes(self.data + self.starts[s] + 8, p + 8, length - 16,
+                                               self.data + self.cap, end):
                     return s
-            j = (j + 1) & (self.n_slots - 1)
+            j = (j + 1) & mask
         n_slots = self.n_slots
         if self.n >= 2147483646 or not self._grow(length):
             return -1
         if self.n_slots != n_slots:  # the table was rebuilt larger: the empty slot for this value moved
-            j = <Py_ssize_t>(h & <uint64_t>(self.n_slots - 1))
-            while self.slots[j]:
-                j = (j + 1) & (self.n_slots - 1)
+            mask = self.n_slots - 1
+            j = <Py_ssize_t>(h & <uint64_t>mask)
+            while self.slots[j].code:
+                j = (j + 1) & mask
         s = self.n
         if length:
             memcpy(self.data + self.size, p, length)
         self.size += length
-        self.hashes[s] = h
         self.n += 1
         self.starts[self.n] = self.size
-        self.slots[j] = <int32_t>(s + 1)
+        slot = &self.slots[j]
+        slot.first = first
+        slot.last = last
+        slot.length = <int32_t>length
+        slot.code = <int32_t>(s + 1)
         return s
 
     def encode(self, const offset_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] validity,
@@ -981,9 +1060,10 @@ cdef class TextCodes:
         missing); returns the number of distinct values so far."""
         cdef Py_ssize_t n = out.shape[0], i, b, length, last_length = -1
         cdef int64_t a, e, lo, hi, code = -1
+        cdef uint64_t first, last, last_first = 0, last_last = 0
         cdef const uint8_t* base = &data[0] if data.shape[0] else NULL
         cdef const uint8_t* end = base + data.shape[0]
-        cdef const uint8_t* last = NULL
+        cdef const uint8_t* previous = NULL
         cdef bint nulls = validity.shape[0] > 0, bad = False, full = False
         if offsets.shape[0] != n + 1:
             raise ValueError("TextCodes.encode: offsets must have one more entry than out")
@@ -1002,22 +1082,37 @@ cdef class TextCodes:
                         continue
                 a = offsets[i]
                 e = offsets[i + 1]
-                if e < a or a < lo or e > hi:
+                length = e - a
+                if e < a or a < lo or e > hi or length > 2147483647:
                     bad = True
                     break
-                length = e - a
-                if length == last_length and _same_bytes(base + a, last, length, end, end):
+                if length >= 8:
+                    first = _word(base + a)
+                    last = _word(base + e - 8)
+                else:
+                    first = _short_word(base + a, length, end)
+                    last = 0
+                if (length == last_length and first == last_first and last == last_last
+                        and (length <= 16 or _same_bytes(base + a + 8, previous + 8, length - 16, end, end))):
                     out[i] = <int32_t>code
                     continue
-                code = self._code(base + a, length, end)
+                if self.ordered:  # a log stored by its ids: each new value comes after the last, no lookup
+                    code = self._ordered_code(base + a, length)
+                    if code == -2:
+                        code = self._code(base + a, length, first, last, end) if self._index_all() else -1
+                else:
+                    code = self._code(base + a, length, first, last, end)
                 if code < 0:
                     full = True
                     break
                 out[i] = <int32_t>code
-                last = base + a
+                previous = base + a
                 last_length = length
+                last_first = first
+                last_last = last
         if bad:
-            raise ValueError("TextCodes.encode: the offsets decrease or point outside the data")
+            raise ValueError("TextCodes.encode: the offsets decrease or point outside the data, or a value has "
+                             "2 GB or more")
         if full:
             raise MemoryError("TextCodes.encode: no memory left for the distinct values")
         return self.n

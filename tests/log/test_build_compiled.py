@@ -251,11 +251,21 @@ def _text_chunk(values: list[str | None], start: int, large: bool) -> pa.Array:
 @needs_loops
 @settings(max_examples=200, deadline=None)
 @given(chunks=st.lists(st.tuples(st.lists(_TEXTS, max_size=40), st.integers(0, 5)), min_size=1, max_size=4),
-       large=st.booleans())
+       large=st.booleans(), order=st.sampled_from(["none", "first", "all"]))
 def test_text_codes_number_values_as_arrow_dictionary_encode(chunks: list[tuple[list[str | None], int]],
-                                                              large: bool) -> None:
+                                                              large: bool, order: str) -> None:
     """Codes across several text arrays (sliced: offsets into the values and the bitmap) in the order values first
-    appear, -1 where missing, and the distinct values: what ``dictionary_encode`` of all of them at once gives."""
+    appear, -1 where missing, and the distinct values: what ``dictionary_encode`` of all of them at once gives.
+    ``order``: the first array's values in UTF-8 order (the table-free mode while values come in order, left at
+    the first new one out of order, in that array or a later one), or all of them (a column stored in its
+    values' order, read in blocks: a value runs on across block boundaries)."""
+    if order == "first":
+        values, start = chunks[0]
+        chunks[0] = (sorted((v for v in values if v is not None), key=lambda v: v.encode())
+                     + [v for v in values if v is None], start)
+    elif order == "all":
+        flat = iter(sorted((v for values, _ in chunks for v in values if v is not None), key=lambda v: v.encode()))
+        chunks = [([next(flat) for v in values if v is not None], start) for values, start in chunks]
     arrays = [_text_chunk(values, min(start, len(values)), large) for values, start in chunks]
     assert LIB is not None
     memo = LIB.TextCodes()
