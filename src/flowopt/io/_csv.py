@@ -536,12 +536,14 @@ def _time_kinds(sniffed: _Sniffed, columns: list[str]) -> dict[str, pa.DataType]
     neither kind are left out). Only a guess for speed: the full read checks every value."""
     if not columns:
         return {}
-    lines = sniffed.lines[sniffed.blank + 1:-1][:2000]
+    lines = sniffed.lines[sniffed.blank + 1:-1][:500]  # (2,000 lines and every column: 1.5-4 ms, not 0.3-0.7)
     try:
+        convert = _convert({c: pa.string() for c in columns})
+        convert.include_columns = list(dict.fromkeys(columns))  # (start and end may be one column)
         sample = pacsv.read_csv(io.BytesIO("\n".join(lines).encode("utf-8")),
                                 read_options=pacsv.ReadOptions(column_names=sniffed.names, use_threads=False),
                                 parse_options=pacsv.ParseOptions(delimiter=sniffed.delimiter),
-                                convert_options=_convert({c: pa.string() for c in columns}))
+                                convert_options=convert)
     except pa.ArrowException:
         return {}
     kinds: dict[str, pa.DataType] = {}
