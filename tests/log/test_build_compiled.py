@@ -456,3 +456,19 @@ def test_in_place_reordering_leaves_shared_and_missing_columns_right(shape: str,
         assert from_file.frame["role"].astype("string").tolist() == want
     else:
         assert from_file.frame["start"].isna().all()
+
+
+@needs_loops
+@pytest.mark.parametrize("in_order", [True, False])
+def test_many_ids_keep_their_wide_codes_as_the_dictionary_read_does(in_order: bool) -> None:
+    """More ids than int16 codes hold, with missing ones, in order (codes kept as coded, no second pass) or not:
+    the same categorical as the dictionary route's."""
+    ids = [f"C{i:06d}" for i in range(40_000) for _ in range(2)]
+    if not in_order:
+        ids = ids[1::2] + ids[::2][::-1]
+    values: list[str | None] = [None if i % 7 == 3 else v for i, v in enumerate(ids)]
+    col = pa.chunked_array([pa.array(values[:30_000]), pa.array(values[30_000:])], type=pa.string())
+    got = _csv.text_categorical(col)
+    want = _csv.arrow_to_frame(pa.table({"c": pc.dictionary_encode(col)}), sort_categories=True)["c"].array
+    assert got.codes.dtype == want.codes.dtype == np.int32
+    assert got.dtype == want.dtype and np.array_equal(got.codes, want.codes)

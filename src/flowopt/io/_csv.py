@@ -419,7 +419,8 @@ def categoricals_soon(table: pa.Table, names: Collection[str]) -> dict[str, Call
     """The text columns of ``table`` among ``names`` as categoricals (:func:`text_categorical`): on a large
     table coded by two helper threads (the coding runs without the GIL) while the caller converts the other
     columns. Call a value to get its column."""
-    cols = [n for n in names if n in set(table.column_names)]
+    present = set(table.column_names)
+    cols = [n for n in names if n in present]
     if table.num_rows < _THREAD_MIN_ROWS or len(cols) == 0:
         return {n: _ready(text_categorical(table.column(n))) for n in cols}
     pool = ThreadPoolExecutor(max_workers=min(2, len(cols)))
@@ -461,12 +462,15 @@ def text_categorical(col: pa.ChunkedArray) -> Any:
         table = np.empty(n, dtype=code_dtype(n))
         table[order] = np.arange(n, dtype=table.dtype)
         values = values.take(pa.array(order))
-    codes = pool_empty(len(col), code_dtype(n))
-    at = 0
-    for chunk in col.chunks:  # renumbered to the sorted order and narrowed; -1 where missing
-        k = len(chunk)
-        lib.dictionary_codes(first[at:at + k], table, codes[at:at + k], validity_bits(chunk), chunk.offset)
-        at += k
+    if len(table) == 0 and code_dtype(n) == first.dtype:
+        codes = first  # in order already, and as wide (-1 where missing, as encode wrote): ids of a log stored by case
+    else:
+        codes = pool_empty(len(col), code_dtype(n))
+        at = 0
+        for chunk in col.chunks:  # renumbered to the sorted order and narrowed; -1 where missing
+            k = len(chunk)
+            lib.dictionary_codes(first[at:at + k], table, codes[at:at + k], validity_bits(chunk), chunk.offset)
+            at += k
     dtype = known_categories_dtype(pd.Index(values.to_pandas()))
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
