@@ -2,8 +2,8 @@
 """Compiled loops for the kernels that cannot be written as whole-array NumPy operations (the contention
 sweep, the replay's case-by-case re-timing, the first-come first-served queue) or run several times faster as
 one pass (working time on a calendar, each row's own wait in working seconds, the group-then-time sort key
-and its radix sort, and the reading's passes over every row: category code counts, runs of equal keys for the
-duplicate check, time checks and the conversion to nanoseconds).
+and its radix sort, and the reading's passes over every row: coding text columns as categories, category code
+counts, runs of equal keys for the duplicate check, time checks and the conversion to nanoseconds).
 
 Built from this Cython source when flowopt is installed (``pip install``: a C compiler and the Python headers
 are needed; without them the install still succeeds and the same numbers come from the kernels' NumPy
@@ -831,12 +831,23 @@ cdef inline uint64_t _word(const uint8_t* p) noexcept nogil:
     return w
 
 
+cdef extern from *:
+    """
+    #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    #define FLOWOPT_LITTLE_ENDIAN 0
+    #else
+    #define FLOWOPT_LITTLE_ENDIAN 1
+    #endif
+    """
+    const bint LITTLE_ENDIAN "FLOWOPT_LITTLE_ENDIAN"  # a constant the C compiler folds (big-endian: GCC and Clang say so)
+
+
 cdef inline uint64_t _short_word(const uint8_t* p, Py_ssize_t n, const uint8_t* end) noexcept nogil:
-    """The ``n < 8`` bytes at ``p`` as a little-endian word, the bytes after them zero; one load when eight bytes
-    from ``p`` stay before ``end``."""
+    """The ``n < 8`` bytes at ``p`` as a little-endian word, the bytes after them zero; one masked load when eight
+    bytes from ``p`` stay before ``end`` on a little-endian machine (where the load's low bytes are the first)."""
     cdef uint64_t w = 0
     cdef Py_ssize_t i
-    if p + 8 <= end:
+    if LITTLE_ENDIAN and p + 8 <= end:
         return _word(p) & ((<uint64_t>1 << (8 * n)) - 1)
     for i in range(n):
         w |= (<uint64_t>p[i]) << (8 * i)
@@ -877,7 +888,8 @@ cdef class TextCodes:
     words in one entry (longer ones compare their middle bytes too); each distinct value is copied once; a value
     equal to the one before it is coded without a lookup, and while each new value comes after the last one (ids
     of a log stored by case) no table is kept at all: it is built, once, at the first value out of that order.
-    Values of 2 GB or more are refused. Not thread-safe: one per column, each column's encoding then runs without the GIL."""
+    Values of 2 GB or more are refused. Not thread-safe: one per column, each column's encoding then runs without
+    the GIL."""
 
     cdef _Slot* slots
     cdef Py_ssize_t n_slots  # a power of two, at least twice the number of values (once the table is in use)
