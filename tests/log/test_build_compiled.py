@@ -273,8 +273,7 @@ def test_text_codes_number_values_as_arrow_dictionary_encode(chunks: list[tuple[
     for arr in arrays:
         out = np.full(len(arr), 99, dtype=np.int32)
         offsets, data = _csv.text_buffers(arr)
-        memo.encode(offsets, np.zeros(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8),
-                    _csv.validity_bits(arr), arr.offset, out)
+        memo.encode(offsets, _csv.as_bytes(data), _csv.validity_bits(arr), arr.offset, out)
         got.extend(out.tolist())
     whole = pc.dictionary_encode(pa.concat_arrays([a.cast(pa.string()) for a in arrays]))
     want = [-1 if i is None else i for i in whole.indices.to_pylist()]

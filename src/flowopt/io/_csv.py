@@ -449,8 +449,7 @@ def text_categorical(col: pa.ChunkedArray) -> Any:
         if k == 0:
             continue
         offsets, data = text_buffers(chunk)
-        memo.encode(offsets, _NO_BITS if data is None else np.frombuffer(data, dtype=np.uint8), validity_bits(chunk),
-                    chunk.offset, first[at:at + k])
+        memo.encode(offsets, as_bytes(data), validity_bits(chunk), chunk.offset, first[at:at + k])
         at += k
     offsets, data = memo.values()
     n = len(offsets) - 1
@@ -734,6 +733,15 @@ def validity_bits(arr: pa.Array) -> np.ndarray:
     row ``i``), or an empty array when no value is missing."""
     bitmap = arr.buffers()[0] if arr.null_count else None
     return _NO_BITS if bitmap is None else np.frombuffer(bitmap, dtype=np.uint8)
+
+
+_NO_BYTES = np.zeros(0, dtype=np.uint8)  # no text data at all (every value empty or missing)
+
+
+def as_bytes(buffer: pa.Buffer | None) -> np.ndarray:
+    """A text array's data buffer (as :func:`text_buffers` gives it) as NumPy bytes, empty when there is none: what
+    the compiled loops take."""
+    return _NO_BYTES if buffer is None else np.frombuffer(buffer, dtype=np.uint8)
 
 
 def text_buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | None]:

@@ -21,6 +21,7 @@ from flowopt.errors import EmptyLogError, LimitExceededError, QuarantineReason, 
 from flowopt.io._csv import (  # (one size rule for threads)
     _THREAD_MIN_ROWS,
     _nulls,
+    as_bytes,
     code_dtype,
     known_categories_dtype,
     text_buffers,
@@ -114,8 +115,7 @@ def _clean_sorted_text(categories: pd.Index, empty_missing: bool) -> pd.Index | 
     lib = loops()
     if lib is not None and arr.num_chunks == 1:  # one compiled pass (862k case ids: 3 ms against 43 ms)
         offsets, data = text_buffers(arr.chunk(0))
-        verdict = lib.clean_increasing_text(offsets, _NO_BYTES if data is None else np.frombuffer(data, dtype=np.uint8),
-                                            empty_missing)
+        verdict = lib.clean_increasing_text(offsets, as_bytes(data), empty_missing)
         if verdict >= 0:
             return text if verdict else None
     lengths = pc.binary_length(arr)
@@ -457,15 +457,13 @@ def _decimal_ints(col: pd.Series) -> pd.Series | None:
         if k == 0:
             continue
         offsets, data_buf = text_buffers(chunk)
-        data = _NO_BYTES if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
-        if not lib.decimal_int64(offsets, data, validity_bits(chunk), chunk.offset, out[at:at + k]):
+        if not lib.decimal_int64(offsets, as_bytes(data_buf), validity_bits(chunk), chunk.offset, out[at:at + k]):
             return None
         at += k
     mask = np.zeros(len(out), dtype=bool) if chunked.null_count == 0 else _nulls(chunked)
     return pd.Series(pd.arrays.IntegerArray(out, mask), index=col.index, name=col.name, copy=False)
 
 
-_NO_BYTES = np.zeros(0, dtype=np.uint8)  # no text at all (every value empty or missing)
 
 
 def _arrow_numeric(col: pd.Series) -> pd.Series | None:
