@@ -753,6 +753,24 @@ def permute(moved_t[::1] values, const int64_t[::1] order):
         raise ValueError("permute: order is not a permutation of 0..n-1")
 
 
+cdef const uint8_t[::1] _NO_VALIDITY = np.zeros(0, dtype=np.uint8)  # no value missing
+
+
+cdef int _check_text(str name, const offset_t[::1] offsets, Py_ssize_t n_data, const uint8_t[::1] validity,
+                     Py_ssize_t offset, Py_ssize_t n) except -1:
+    """Raises ValueError for ``name``'s arguments unless ``offsets`` hold ``n + 1`` entries pointing into ``n_data``
+    bytes of text, the last not before the first, and ``validity`` (empty: no value missing) has bits ``offset``
+    to ``offset + n``: what the loops over an Arrow text array check before they read it without bounds checks
+    (each value's own two offsets are checked in the loop)."""
+    if offsets.shape[0] != n + 1:
+        raise ValueError(f"{name}: offsets must have one more entry than out")
+    if validity.shape[0] and validity.shape[0] * 8 < offset + n:
+        raise ValueError(f"{name}: the validity bitmap is shorter than offset + len(out) bits")
+    if offsets[0] < 0 or offsets[n] < offsets[0] or offsets[n] > n_data:
+        raise ValueError(f"{name}: the offsets point outside the data")
+    return 0
+
+
 def decimal_int64(const offset_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] validity,
                   Py_ssize_t offset, int64_t[::1] out):
     """Reads each value of an Arrow text array (``data[offsets[i]:offsets[i + 1]]``) as a plain decimal integer,
@@ -765,12 +783,7 @@ def decimal_int64(const offset_t[::1] offsets, const uint8_t[::1] data, const ui
     cdef uint64_t v, c, limit
     cdef bint neg, nulls = validity.shape[0] > 0
     cdef bint ok = True
-    if offsets.shape[0] != n + 1:
-        raise ValueError("decimal_int64: offsets must have one more entry than out")
-    if nulls and validity.shape[0] * 8 < offset + n:
-        raise ValueError("decimal_int64: the validity bitmap is shorter than offset + len(out) bits")
-    if n and (offsets[0] < 0 or offsets[n] > data.shape[0] or offsets[n] < offsets[0]):
-        raise ValueError("decimal_int64: the offsets point outside the data")
+    _check_text("decimal_int64", offsets, data.shape[0], validity, offset, n)
     with nogil:
         for i in range(n):
             if nulls:
@@ -1077,14 +1090,9 @@ cdef class TextCodes:
         cdef const uint8_t* end = base + data.shape[0]
         cdef const uint8_t* previous = NULL
         cdef bint nulls = validity.shape[0] > 0, bad = False, full = False
-        if offsets.shape[0] != n + 1:
-            raise ValueError("TextCodes.encode: offsets must have one more entry than out")
-        if nulls and validity.shape[0] * 8 < offset + n:
-            raise ValueError("TextCodes.encode: the validity bitmap is shorter than offset + len(out) bits")
+        _check_text("TextCodes.encode", offsets, data.shape[0], validity, offset, n)
         lo = offsets[0]
         hi = offsets[n]
-        if lo < 0 or hi < lo or hi > data.shape[0]:
-            raise ValueError("TextCodes.encode: the offsets point outside the data")
         with nogil:
             for i in range(n):
                 if nulls:
@@ -1161,8 +1169,7 @@ def clean_increasing_text(const offset_t[::1] offsets, const uint8_t[::1] data, 
     cdef int verdict = 1
     if n < 0:
         raise ValueError("clean_increasing_text: offsets must hold at least one entry")
-    if n and (offsets[0] < 0 or offsets[n] > data.shape[0]):
-        raise ValueError("clean_increasing_text: the offsets point outside the data")
+    _check_text("clean_increasing_text", offsets, data.shape[0], _NO_VALIDITY, 0, n)
     with nogil:
         for i in range(n):
             a = offsets[i]

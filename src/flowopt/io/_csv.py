@@ -13,7 +13,7 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,14 +443,8 @@ def text_categorical(col: pa.ChunkedArray) -> Any:
         return arrow_to_frame(pa.table({"c": pc.dictionary_encode(col)}), sort_categories=True)["c"].array
     memo = lib.TextCodes()
     first = pool_empty(len(col), np.int32)
-    at = 0
-    for chunk in col.chunks:
-        k = len(chunk)
-        if k == 0:
-            continue
-        offsets, data = text_buffers(chunk)
-        memo.encode(offsets, as_bytes(data), validity_bits(chunk), chunk.offset, first[at:at + k])
-        at += k
+    for rows, text in text_chunks(col):
+        memo.encode(*text, first[rows])
     offsets, data = memo.values()
     n = len(offsets) - 1
     kind = pa.large_string() if offsets.dtype == np.int64 else pa.string()
@@ -742,6 +736,18 @@ def as_bytes(buffer: pa.Buffer | None) -> np.ndarray:
     """A text array's data buffer (as :func:`text_buffers` gives it) as NumPy bytes, empty when there is none: what
     the compiled loops take."""
     return _NO_BYTES if buffer is None else np.frombuffer(buffer, dtype=np.uint8)
+
+
+def text_chunks(col: pa.ChunkedArray) -> Iterator[tuple[slice, tuple[np.ndarray, np.ndarray, np.ndarray, int]]]:
+    """Each non-empty chunk of a text column: its rows in the column, and what the compiled loops over text take
+    for it (value offsets, data bytes, validity bitmap, the chunk's offset into that bitmap)."""
+    at = 0
+    for chunk in col.chunks:
+        k = len(chunk)
+        if k:
+            offsets, data = text_buffers(chunk)
+            yield slice(at, at + k), (offsets, as_bytes(data), validity_bits(chunk), chunk.offset)
+            at += k
 
 
 def text_buffers(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | None]:

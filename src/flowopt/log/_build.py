@@ -25,7 +25,7 @@ from flowopt.io._csv import (  # (one size rule for threads)
     code_dtype,
     known_categories_dtype,
     text_buffers,
-    validity_bits,
+    text_chunks,
 )
 from flowopt.log._eventlog import EventLog
 from flowopt.log._lifecycle import LIFECYCLE_VALUES, pair_transitions
@@ -451,19 +451,11 @@ def _decimal_ints(col: pd.Series) -> pd.Series | None:
             or not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type))):
         return None
     out = pool_empty(len(chunked), np.int64)
-    at = 0
-    for chunk in chunked.chunks:
-        k = len(chunk)
-        if k == 0:
-            continue
-        offsets, data_buf = text_buffers(chunk)
-        if not lib.decimal_int64(offsets, as_bytes(data_buf), validity_bits(chunk), chunk.offset, out[at:at + k]):
+    for rows, text in text_chunks(chunked):
+        if not lib.decimal_int64(*text, out[rows]):
             return None
-        at += k
     mask = np.zeros(len(out), dtype=bool) if chunked.null_count == 0 else _nulls(chunked)
     return pd.Series(pd.arrays.IntegerArray(out, mask), index=col.index, name=col.name, copy=False)
-
-
 
 
 def _arrow_numeric(col: pd.Series) -> pd.Series | None:
