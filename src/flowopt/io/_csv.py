@@ -459,11 +459,8 @@ def text_categorical(col: pa.ChunkedArray) -> Any:
         codes = first  # in order already, and as wide (-1 where missing, as encode wrote): ids of a log stored by case
     else:
         codes = pool_empty(len(col), code_dtype(n))
-        at = 0
-        for chunk in col.chunks:  # renumbered to the sorted order and narrowed; -1 where missing
-            k = len(chunk)
-            lib.dictionary_codes(first[at:at + k], table, codes[at:at + k], validity_bits(chunk), chunk.offset)
-            at += k
+        for rows, (_, _, validity, offset) in text_chunks(col):  # renumbered to the sorted order and narrowed
+            lib.dictionary_codes(first[rows], table, codes[rows], validity, offset)  # (-1 where missing)
     dtype = known_categories_dtype(pd.Index(values.to_pandas()))
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
