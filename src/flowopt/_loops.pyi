@@ -11,7 +11,8 @@ def contention_many(S: np.ndarray, E: np.ndarray, C: np.ndarray, EN: np.ndarray,
                     by_enabled: np.ndarray, qa: np.ndarray, qb: np.ndarray, qc: np.ndarray, qe: np.ndarray, qw: np.ndarray,
                     q_bounds: np.ndarray, cont: np.ndarray, prio: np.ndarray) -> None: ...
 def retime(bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray, drop: np.ndarray,
-           run: np.ndarray, advance: np.ndarray, release: np.ndarray, cal_idx: np.ndarray, masks: np.ndarray,
+           run: np.ndarray, advance: np.ndarray, release: np.ndarray, hold: np.ndarray, cal_idx: np.ndarray,
+           masks: np.ndarray,
            off: float, rel_mode: int, rel_latency: float, rel_tod: float, origin_s: float,
            rel_weekdays: np.ndarray, gap: np.ndarray, begin: np.ndarray, end: np.ndarray, thr: np.ndarray) -> None: ...
 def work_gaps(bounds: np.ndarray, a_begin: np.ndarray, a_end: np.ndarray, act: np.ndarray, cal_idx: np.ndarray,

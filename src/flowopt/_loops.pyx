@@ -343,13 +343,15 @@ def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double
 
 def retime(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end, const code_t[::1] act,
            const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance, const uint8_t[::1] release,
-           const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, int rel_mode, double rel_latency,
+           const double[::1] hold, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, int rel_mode, double rel_latency,
            double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays, const double[::1] gap,
            double[::1] begin, double[::1] end, double[::1] thr):
     """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``).
 
     ``drop``, ``run``, ``advance``, ``release``: the change, one entry per row, or empty (no row dropped, in a
-    run, advanced, released). A case is re-timed when one of its rows is changed. ``rel_mode``: 0 no release
+    run, advanced, released). A case is re-timed when one of its rows is changed. ``hold``: per row, or empty
+    (none), how long after becoming ready a released row is first eligible for the release rule (it waited
+    for something else first). ``rel_mode``: 0 no release
     rule, 1 ``immediate`` (``rel_latency``), 2 ``daily`` (``next_weekday_release`` at ``rel_tod``). ``gap``:
     each row's own wait in working seconds, from :func:`work_gaps` (it depends on the log only, so it is
     computed once for all replays). Outputs, each optional (empty: not written): ``begin``/``end``, the new
@@ -364,6 +366,8 @@ def retime(const int64_t[::1] bounds, const double[::1] a_begin, const double[::
     cdef bint in_run, live, touched, any_kept, has_nan
     cdef bint has_drop = drop.shape[0] > 0, has_run = run.shape[0] > 0, has_adv = advance.shape[0] > 0
     cdef bint has_rel = release.shape[0] > 0, write_times = begin.shape[0] > 0, write_thr = thr.shape[0] > 0
+    cdef bint has_hold = hold.shape[0] > 0
+    cdef double eligible
     cdef double ready_new, run_start, run_max, rn, old_ready, nb, w, per_week, wk, rr, abs_s, day, cap, ne
     cdef double first_b, last_e, out
     cdef int64_t ci, jh, nxt, top, cur_run
@@ -425,10 +429,11 @@ def retime(const int64_t[::1] bounds, const double[::1] a_begin, const double[::
                         nb = wk * WEEK + hours[ci, jh if jh >= 0 else jh + n_hours[ci]] * HOUR + (rr - jh * HOUR) \
                             - MONDAY - off
                 if rel_mode > 0 and has_rel and release[i]:
+                    eligible = rn + hold[i] if has_hold else rn
                     if rel_mode == 1:
-                        nb = rn + rel_latency
+                        nb = eligible + rel_latency
                     else:  # next_weekday_release
-                        abs_s = rn + origin_s
+                        abs_s = eligible + origin_s
                         day = floor(abs_s / DAY)
                         if day * DAY + rel_tod < abs_s:
                             day = day + 1

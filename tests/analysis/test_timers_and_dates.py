@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -84,3 +86,65 @@ def test_fixed_delays_grouped_equals_the_loop(seed: int, n_edges: int, n: int) -
                     rng.integers(0, 3 * _TIMER_MIN_NS, size=n)).astype(np.int64)
     in_batch = rng.random(n) < 0.8
     assert np.array_equal(_fixed_delays(edge, wait, in_batch), _fixed_delays_reference(edge, wait, in_batch))
+
+
+def _collection_log(period_days: int = 30, every_days: int = 60, held_cases: int = 0) -> flowopt.EventLog:
+    """Fines sent to collection in runs every ``every_days``, each taking the cases whose ``period_days`` waiting
+    period (from the penalty) has passed; the first ``held_cases`` cases are left out of their first run (on hold)."""
+    rng = np.random.default_rng(4)
+    t0 = pd.Timestamp("2024-01-01 09:00", tz="UTC")
+    rows = []
+    for k in range(200):
+        ready = t0 + int(rng.integers(0, 400)) * DAY
+        due = ready + period_days * DAY
+        run = t0 + -(-(due - t0).days // every_days) * every_days * DAY  # the first run on or after the due date
+        if k < held_cases:
+            run += every_days * DAY
+        rows.append((f"c{k:03d}", "Add penalty", ready, "clerk"))
+        rows.append((f"c{k:03d}", "Send to collection", run, "system"))
+    return _log(rows)
+
+
+def _collection_waits(log: flowopt.EventLog) -> tuple[np.ndarray, Any]:
+    wt = compute_waits(log)
+    c = log.codes()
+    return c.activity[wt.row] == c.activity_names.index("Send to collection"), wt
+
+
+def test_a_waiting_period_before_a_batch_is_not_the_batchs() -> None:
+    log = _collection_log()
+    assert "Send to collection" in detect_batches(log).schedules
+    sel, wt = _collection_waits(log)
+    period = wt.wait_ns[sel].min()  # no case was sent sooner than this after its penalty
+    assert period >= 30 * DAY.value
+    assert (wt.held_ns[sel] == period).all()
+    batching = wt.causes_ns["batching"][sel]
+    assert (batching == wt.wait_ns[sel] - period).all()  # the time from the end of the period to the run
+    assert batching.max() < 60 * DAY.value  # never more than the time between two runs
+    assert (sum(wt.causes_ns[k][sel] for k in wt.causes_ns) == wt.wait_ns[sel]).all()
+    assert any("waiting period" in n for n in wt.notes)
+
+
+def test_a_case_left_out_of_a_run_waited_for_the_batch_only_since_that_run() -> None:
+    log = _collection_log(period_days=0, every_days=14, held_cases=20)
+    batches = detect_batches(log)
+    sel, wt = _collection_waits(log)
+    prev = batches.previous_release[wt.row[sel]]
+    enabled = log.codes().end[wt.pred[sel]]
+    skipped = (prev != np.iinfo(np.int64).min) & (prev > enabled)  # ready before the run before its own
+    assert skipped.sum() >= 10  # most held cases (not those ready on a run day, or whose first run was the first)
+    assert (wt.causes_ns["batching"][sel][skipped] <= 14 * DAY.value).all()
+    assert (wt.held_ns[sel][skipped] == (prev - enabled)[skipped]).all()
+    assert (wt.held_ns[sel][~skipped] == 0).all()
+
+
+def test_releasing_case_by_case_saves_only_the_batching_part() -> None:
+    from flowopt.suggest import replay_release
+
+    log = _collection_log(held_cases=10)
+    sel, wt = _collection_waits(log)
+    saved = replay_release(log, "Send to collection", source="Add penalty", schedule="immediate").saved_s
+    per_case = np.zeros(len(saved))
+    per_case[log.codes().case[wt.row[sel]]] = wt.causes_ns["batching"][sel] / 1e9
+    assert np.allclose(saved, per_case)  # the waiting period and the hold still pass; only the batch wait goes
+    assert saved.max() <= 60 * 86_400

@@ -12,9 +12,14 @@ not a batch; a payment run starts dozens of cases on one system). An activity is
   hold at least 60% of the releases.
 
 For a batched activity the batch's first instant is its *release*; a case in the batch waited for
-the batch from when it was ready until then (the accumulation time). The schedule is described from
-the releases: the weekdays with at least 10% of them and the times of day of the busiest bins,
-e.g. ``"Mon, Thu ~15:31 or ~16:31 UTC"``.
+the batch from when it was ready, or from the activity's previous release if it was ready before that, until
+then (the accumulation time). A case that was ready before the previous run and was not taken by it waited
+for something else first (a hold, a scheduled date, a legal deadline): that earlier part is not the batch's
+(:mod:`._waits` also leaves out a hand-off's waiting period that no batched case ever skipped). The
+schedule is described from the releases: the weekdays with at least 10% of them and the times of day of
+the busiest bins,
+e.g. ``"Mon, Thu ~15:31 or ~16:31 UTC"``; releases a week or more apart (median) by their cadence instead,
+e.g. ``"11 runs, about one every 380 days"``.
 
 Logs with dates but no times (at least 90% of an activity's instants at midnight) cannot show a release
 within a day: there an activity counts as batched only when its releases fall on at most one day in five
@@ -37,6 +42,7 @@ __all__ = ["BatchInfo", "detect_batches", "distinct_per_group"]
 _DAY_NS = 86_400 * 10**9
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DATE_ONLY_MAX_RELEASE_RATE = 0.2  # date-only logs: batches on at most one day in five, else it is daily work
+_SPARSE_GAP_DAYS = 7.0  # releases at least this far apart (median) are described by their cadence, not weekdays
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +54,10 @@ class BatchInfo:
     release : int64 array (n_rows,)
         For each row released in a batch of a batched activity, the batch's release instant (ns);
         ``NAT`` otherwise.
+    previous_release : int64 array (n_rows,)
+        For each such row, the release instant of the activity's batch before its own (ns): the batch could
+        not have taken a case ready later, so the case's accumulation time starts at this instant at the
+        earliest; ``NAT`` for the rows of an activity's first batch and for rows in no batch.
     schedules : dict
         Activity name -> schedule evidence (``schedule`` text, ``weekdays``, ``times``, ``releases``,
         ``batch_size_median``, ``batch_size_max``, ``share_in_batches``, ``basis``).
@@ -55,6 +65,7 @@ class BatchInfo:
 
     release: np.ndarray
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous_release: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def distinct_per_group(group: np.ndarray, item: np.ndarray, n_groups: int) -> np.ndarray:
@@ -85,8 +96,9 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
     c = log.codes()
     n = len(c.case)
     release = np.full(n, NAT, dtype=np.int64)
+    previous = np.full(n, NAT, dtype=np.int64)
     if n == 0:
-        return BatchInfo(release=release)
+        return BatchInfo(release=release, previous_release=previous)
     known = c.start != NAT
     inst, inst_order = instant_order(log) if instants is None else instants
     f = log.frame
@@ -130,6 +142,11 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
         # map each row of a batch cluster to its cluster's first instant
         in_batch = sel[cid]
         release[order[in_batch]] = first[cid[in_batch]]
+        # each batch's previous release: the batches of this activity are in time order (sorted by instant)
+        before = np.full(len(first), NAT, dtype=np.int64)
+        at = np.flatnonzero(sel)
+        before[at[1:]] = first[at[:-1]]
+        previous[order[in_batch]] = before[cid[in_batch]]
         dow = ((rel // _DAY_NS) + 3) % 7  # 1970-01-01 was a Thursday
         dcount = np.bincount(dow, minlength=7)
         days = [d for d in range(7) if dcount[d] >= 0.1 * k]
@@ -141,6 +158,9 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
         day_txt = ", ".join(_DAYS[d] for d in days) if len(days) < 7 else "daily"
         if days == [0, 1, 2, 3, 4]:
             day_txt = "Mon-Fri"
+        gap_days = float(np.median(np.diff(rel))) / _DAY_NS if k > 1 else 0.0
+        if gap_days >= _SPARSE_GAP_DAYS:  # runs weeks or months apart: their weekdays say little, their cadence does
+            day_txt = f"{k} runs, about one every {gap_days:.0f} days"
         when = " or ".join(f"~{t}" for t in times) + " UTC" if not date_only else "(the log has dates only)"
         schedules[c.activity_names[code]] = {
             "schedule": f"{day_txt} {when}", "date_only": date_only,
@@ -148,5 +168,6 @@ def detect_batches(log: EventLog, *, window_s: float = 120.0, min_size: int = 5,
             "batch_size_median": float(np.median(size[sel])), "batch_size_max": int(size[sel].max()),
             "share_in_batches": round(share, 4), "basis": basis, "window_s": window_s,
             "releases_by_weekday": {_DAYS[d]: int(dcount[d]) for d in range(7) if dcount[d]},
+            "median_days_between_releases": round(gap_days, 2),
         }
-    return BatchInfo(release=release, schedules=schedules)
+    return BatchInfo(release=release, schedules=schedules, previous_release=previous)

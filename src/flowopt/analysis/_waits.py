@@ -20,8 +20,12 @@ The causes, in order of precedence
 Every wait is split into five parts, in nanoseconds internally, that add up exactly to the wait:
 
 1. ``batching`` — the instance was released in a batch (see :mod:`._batching`): the time from when it
-   was enabled until the batch's release (the accumulation time). Scheduled releases come first
-   because they decide the wait whatever the staff calendar says.
+   was enabled until the batch's release (the accumulation time) — but not the time before it could join
+   a batch: a case ready early enough for the activity's previous run (by the hand-off's shortest batched
+   wait, the cut-off some case did make) and not taken by it waited for something else until that run (a
+   hold), and a hand-off whose batched cases all waited a week or more has a waiting period (a legal
+   deadline) before any batch; those parts are extraneous. Scheduled releases come first because they
+   decide the wait whatever the staff calendar says.
 2. ``unavailability`` — of the rest, the time outside the working hours of the instance's resource
    (learned from the log, see :mod:`._calendars`) — but only when the resource had no slack. If in
    the working part of the wait the resource sat idle (not busy with other cases) for more than an
@@ -84,6 +88,10 @@ class WaitTable:
         ``"no start"``, ``"shared resource"``.
     contention_measured : bool array
         ``contention_basis == "resource"``, without comparing a million strings.
+    held_ns : int64 array
+        For an instance released in a batch, the part of its wait before it could join the batch (counted as
+        extraneous): ready early enough for the activity's previous release and not taken by it, or within its
+        hand-off's waiting period (:func:`_shortest_batched_waits`); 0 elsewhere.
     resource_order : (order, bounds) or None
         The log rows with a known start and a resource, by resource then start (ties in row order), and each
         resource's bounds in that order (:func:`_resource_order`); ``None`` when the log names no resources.
@@ -105,6 +113,7 @@ class WaitTable:
     notes: tuple[str, ...] = field(default_factory=tuple)
     contention_measured: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     resource_order: tuple[np.ndarray, np.ndarray] | None = None
+    held_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 _CACHE: PerObjectCache[WaitTable] = PerObjectCache()
@@ -138,15 +147,27 @@ def _compute(log: EventLog) -> WaitTable:
     began = np.where(sk, c.start[j], c.end[j])
     wait = np.maximum(began - enabled, 0).astype(np.int64)
     zero = np.zeros(len(i), dtype=np.int64)
-    # 1. batching: from enabling to the batch's release
+    # 1. batching: from when the case could join the batch to the batch's release
     rel = batches.release[j]
     in_batch = (rel != NAT) & (wait > 0)
-    batching = np.where(in_batch, np.clip(rel - enabled, 0, wait), zero)
-    timers = _fixed_delays(c.activity[i].astype(np.int64) * len(c.activity_names) + c.activity[j], wait, in_batch)
+    edge = c.activity[i].astype(np.int64) * len(c.activity_names) + c.activity[j]
+    # before that, it waited for something else (extraneous): it could have joined the activity's previous run
+    # (ready before it by at least the edge's shortest batched wait, which some case did make) and was not
+    # taken, or the edge has a waiting period of a week or more that no batched case ever skipped (a legal
+    # deadline; a shorter one is the batch's cut-off, part of batching)
+    shortest = _shortest_batched_waits(edge, wait, in_batch)
+    prev = batches.previous_release[j]
+    before_prev = np.where(in_batch & (prev != NAT), prev - enabled, zero)  # (NAT's wrapped difference unused)
+    skipped = (before_prev > 0) & (before_prev >= shortest)
+    period = np.where(shortest >= _PERIOD_MIN_NS, shortest, zero)
+    held = np.where(in_batch, np.clip(np.where(skipped, before_prev, period), 0, wait), zero)
+    batching = np.where(in_batch, np.clip(rel - (enabled + held), 0, wait - held), zero)
+    timers = _fixed_delays(edge, wait, in_batch)
     if timers.any():  # a constant delay is a timer or a scheduled date, not a batch: leave it to extraneous
         batching = np.where(timers, 0, batching)
-    rest_from = enabled + batching
-    rest = wait - batching
+        held = np.where(timers, 0, held)
+    rest_from = enabled + held + batching
+    rest = wait - held - batching
     # 2. unavailability: outside the resource's working hours
     cal = calendars.row_calendar[j]
     t1 = np.where(rest > 0, rest_from, began)
@@ -169,6 +190,11 @@ def _compute(log: EventLog) -> WaitTable:
     unavail = np.minimum((off_duty * factor).astype(np.int64), off_duty)
     extraneous = wait - batching - unavail - cont - prio
     notes = []
+    if held.any():
+        notes.append("Some cases could not join a batch as soon as they were ready — they were ready before an "
+                     "earlier run of the batched step and were not taken by it, or the hand-off has a waiting "
+                     "period no batched case ever skipped (a legal deadline): that part of their wait counts as "
+                     "extraneous, only the rest as batching.")
     if timers.any():
         notes.append("Some hand-offs wait an almost constant time (a timer or a scheduled date, e.g. a legal "
                      "deadline): their cases start together but are not batched, so that wait counts as "
@@ -185,7 +211,8 @@ def _compute(log: EventLog) -> WaitTable:
                      "contention: " + ", ".join(shared[:10]) + (" ..." if len(shared) > 10 else "") + ".")
     causes = {"batching": batching, "unavailability": unavail, "contention": cont, "prioritization": prio,
               "extraneous": extraneous}
-    return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, contention_basis=_BASIS[basis],
+    return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, held_ns=held,
+                     contention_basis=_BASIS[basis],
                      contention_measured=basis == 0, resource_order=res_order,
                      batches=batches, calendars=calendars, shared_resources=tuple(shared), notes=tuple(notes))
 
@@ -214,6 +241,33 @@ def _fixed_delays(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> n
         p10, med, p90 = np.percentile(wait[sel].astype(np.float64), [10, 50, 90])
         if med >= _TIMER_MIN_NS and (p90 - p10) <= _TIMER_SPREAD * med:
             out[sel[in_batch[sel]]] = True
+    return out
+
+
+_PERIOD_MIN_NS = 7 * 86_400 * 10**9  # a minimum wait this long is a waiting period, not a batch's cut-off
+
+
+def _shortest_batched_waits(edge: np.ndarray, wait: np.ndarray, in_batch: np.ndarray) -> np.ndarray:
+    """Per instance released in a batch, the shortest wait of its hand-off's batched instances (0 elsewhere, and
+    on edges with fewer than ``_TIMER_MIN_N`` of them).
+
+    No case on that edge joined a batch sooner after becoming ready. A week or more is a waiting period (fines
+    go to credit collection no sooner than 209 days after the penalty, then at the next yearly run): until
+    then a case was not waiting for the batch, and releasing the step case by case would not start it sooner.
+    Less is the batch's cut-off (the payment file closes the day before the run): part of batching.
+    """
+    out = np.zeros(len(wait), dtype=np.int64)
+    rows = np.flatnonzero(in_batch)
+    if len(rows) < _TIMER_MIN_N:
+        return out
+    rows = rows[np.lexsort((wait[rows], edge[rows]))]  # by edge, then wait: each edge's shortest wait first
+    e = edge[rows]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = e[1:] != e[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(rows)))
+    shortest = np.where(counts >= _TIMER_MIN_N, wait[rows[starts]], 0)
+    out[rows] = np.repeat(shortest, counts)
     return out
 
 

@@ -41,6 +41,7 @@ import pandas as pd
 from flowopt._compiled import loops
 from flowopt._sorting import code_order, compiled_codes
 from flowopt.analysis._stats import bootstrap_mean_range
+from flowopt.analysis._waits import compute_waits
 from flowopt.discovery._kernels import NAT
 from flowopt.errors import ParameterError
 from flowopt.log import EventLog
@@ -404,7 +405,7 @@ def learn_calendars(a: CaseArrays, *, min_events: int = 100, share: float = 0.1,
 
 def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | None = None,
             release: np.ndarray | None = None, release_rule: ReleaseRule | None = None,
-            advance: np.ndarray | None = None,
+            advance: np.ndarray | None = None, hold: np.ndarray | None = None,
             calendars: list[WeekCalendar | None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Re-time the cases after a change; returns new ``(begin, end, keep)``.
 
@@ -412,7 +413,8 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     when it has one (a queue of office workers does not move through the night), on the clock otherwise —
     and its own service time. ``drop`` rows no longer happen; rows sharing a ``run`` id (>= 0) all become
     ready when the run begins and the run ends with its last member; ``release`` rows start at
-    ``release_rule.apply(ready)``; a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
+    ``release_rule.apply(ready + hold)`` (``hold``: seconds per row, none when not given — a case that waited
+    for something else before it could join a batch still waits that long); a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
     queue). An event never moves later than it was. With the compiled loops (:mod:`flowopt._compiled`) one pass
     re-times the cases one after another (:func:`flowopt._loops.retime`); otherwise one vectorised step per
     position in the case (a loop over positions, not over cases or events). Both give the same floats
@@ -422,7 +424,7 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     keep = np.ones(m, dtype=bool) if drop is None else ~drop
     begin, end = a.begin.copy(), a.end.copy()
     if m and loops() is not None:
-        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, begin, end, np.zeros(0))
+        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, begin, end, np.zeros(0), hold)
         return begin, end, keep
     drop = np.zeros(m, dtype=bool) if drop is None else drop
     run = np.full(m, -1, dtype=np.int64) if run is None else run
@@ -471,7 +473,7 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
                 nb[sel] = cal.from_work(cal.to_work(rn[sel] + off) + wg) - off
         rel = release[i]
         if rel.any() and release_rule is not None:
-            nb[rel] = release_rule.apply(rn[rel])
+            nb[rel] = release_rule.apply(rn[rel] if hold is None else rn[rel] + hold[i][rel])
         nb = np.minimum(nb, a.begin[i] - advance[i])
         ne = nb + (a.end[i] - a.begin[i])
         begin[i], end[i] = nb, ne
@@ -502,7 +504,7 @@ def _calendar_index(a: CaseArrays, calendars: list[WeekCalendar | None] | None) 
 def _compiled_retime(a: CaseArrays, drop: np.ndarray | None, run: np.ndarray | None, release: np.ndarray | None,
                      release_rule: ReleaseRule | None, advance: np.ndarray | None,
                      calendars: list[WeekCalendar | None] | None, begin: np.ndarray, end: np.ndarray,
-                     thr: np.ndarray) -> None:
+                     thr: np.ndarray, hold: np.ndarray | None = None) -> None:
     """:func:`flowopt._loops.retime` of the change: writes the new times into ``begin``/``end`` and the re-timed
     cases' throughput into ``thr`` (each skipped when empty). A change not given is passed as an empty array."""
     compiled = loops()
@@ -528,13 +530,14 @@ def _compiled_retime(a: CaseArrays, drop: np.ndarray | None, run: np.ndarray | N
         a._work_gaps[key] = gap
     compiled.retime(bounds, a_begin, a_end, act, none_u8 if drop is None else drop.view(np.uint8),
                     np.zeros(0, dtype=np.int64) if run is None else run.astype(np.int64, copy=False),
-                    np.zeros(0) if advance is None else np.asarray(advance, dtype=f64), rel, cal_idx, masks, off,
+                    np.zeros(0) if advance is None else np.asarray(advance, dtype=f64), rel,
+                    np.zeros(0) if hold is None or release is None else np.asarray(hold, dtype=f64), cal_idx, masks, off,
                     mode, latency, tod, origin_s, weekdays.view(np.uint8), gap, begin, end, thr)
 
 
 def _retimed_throughput(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | None = None,
                         release: np.ndarray | None = None, release_rule: ReleaseRule | None = None,
-                        advance: np.ndarray | None = None,
+                        advance: np.ndarray | None = None, hold: np.ndarray | None = None,
                         calendars: list[WeekCalendar | None] | None = None) -> np.ndarray:
     """Each case's throughput after the change (:func:`_retime`), seconds; a case with every row dropped keeps
     its own (it is not "finished in 0 s").
@@ -545,10 +548,10 @@ def _retimed_throughput(a: CaseArrays, *, drop: np.ndarray | None = None, run: n
     before = a.throughput()
     if a.end.shape[0] and loops() is not None:
         after = before.copy()
-        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, np.zeros(0), np.zeros(0), after)
+        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, np.zeros(0), np.zeros(0), after, hold)
         return after
     begin, end, keep = _retime(a, drop=drop, run=run, release=release, release_rule=release_rule, advance=advance,
-                               calendars=calendars)
+                               hold=hold, calendars=calendars)
     if keep.all():
         return a.throughput(begin, end, None)
     has_rows = np.add.reduceat(keep.astype(np.int64), a.bounds[:-1]) > 0
@@ -704,6 +707,13 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
     ``"immediate"``: the step starts ``latency_s`` after its predecessor ends. ``"daily"``: it starts at the
     next weekday (Mon-Fri) release at the time of day the log's releases usually happen. A case is never
     made slower than it was (a release already earlier than the new schedule keeps its time).
+
+    When ``target`` is a batched activity (:func:`~flowopt.analysis._batching.detect_batches`), only its
+    instances released in a batch move, and each no sooner than it could have joined a batch: the part of its
+    wait before that (``held_ns`` of :func:`~flowopt.analysis._waits.compute_waits`: ready early enough for
+    the previous run and not taken by it, or within the hand-off's waiting period, such as a legal deadline) was spent
+    waiting for something else, and still passes after its new ready time. Instances done outside the batches
+    keep their times: a new batch schedule does not change them.
     """
     if schedule not in ("immediate", "daily"):
         raise ParameterError(f"The 'schedule' parameter of replay_release must be 'immediate' or 'daily'. "
@@ -714,9 +724,19 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
     sel = named(log, a, a.act, [target]) & ~np.isnan(pe)
     if source is not None:
         sel &= named(log, a, a.prev_act(), [source])
+    hold = None
+    waits = compute_waits(log)  # (cached per log: analyze has computed it already)
+    if target in waits.batches.schedules:
+        in_batch = waits.batches.release != NAT
+        held = np.zeros(len(in_batch))
+        held[waits.row] = waits.held_ns / _NS
+        if a.rows is not None:
+            in_batch, held = in_batch[a.rows], held[a.rows]
+        sel &= in_batch
+        hold = np.where(sel, held, 0.0)
     rule = ReleaseRule(kind="immediate", latency_s=latency_s) if schedule == "immediate" else \
         ReleaseRule(kind="daily", time_of_day_s=learned_release_time(a, np.flatnonzero(sel)), origin_ns=a.origin_ns)
-    after = _retimed_throughput(a, release=sel, release_rule=rule, calendars=cals)
+    after = _retimed_throughput(a, release=sel, release_rule=rule, hold=hold, calendars=cals)
     return Replay(before_s=a.throughput(), after_s=after, period_days=_period_days(a),
                   scale=a.scale)
 
