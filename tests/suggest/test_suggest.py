@@ -176,3 +176,62 @@ def test_every_change_kind_is_estimable(everything: EventLog, change: Change) ->
     assert saving.hours_per_case_low <= saving.hours_per_case <= saving.hours_per_case_high
     subset_cases = saving.cases_affected < everything.n_cases
     assert subset_cases
+
+
+@pytest.mark.parametrize("with_starts", [True, False])
+def test_a_merge_saves_only_the_queue_at_the_next_person(everything: EventLog, with_starts: bool) -> None:
+    """Where the wait-cause split measured the next person's queue, a merge removes no more than it (not the
+    wait for the customer); elsewhere the hand-off's whole extra wait, as before."""
+    import numpy as np
+
+    from flowopt.analysis._waits import compute_waits
+    from flowopt.suggest._replay import case_arrays
+    from flowopt.suggest._suggest import _merge_advance
+
+    log = everything
+    if not with_starts:  # completion times only: no queue can be measured
+        frame = log.frame.drop(columns=["start"]).rename(columns={"end": "time"})
+        log = flowopt.read_log(frame[["case_id", "activity", "time", "resource", "role"]],
+                               {"columns": {"case": "case_id", "activity": "activity", "timestamp": "time",
+                                            "resource": "resource", "role": "role"}})
+    a = case_arrays(log)
+    change = Change(kind="handoff_merge", activities=("Branch manager approval", "Credit risk approval"),
+                    edge=("Branch manager approval", "Credit risk approval"), keep_wait_s=600.0)
+    adv = _merge_advance(log, change, a)
+    rc = log.frame["resource"].cat.codes.to_numpy()
+    sel = (a.act == a.names.index("Credit risk approval")) & (a.prev_act() == a.names.index("Branch manager approval"))
+    sel &= rc != a.prev(rc, -1)
+    whole = np.where(sel, np.maximum(a.begin - np.nan_to_num(a.prev_end()) - 600.0, 0.0), 0.0)
+    assert (adv <= whole).all() and adv.sum() > 0
+    wt = compute_waits(log)
+    m = wt.contention_measured
+    queue = (wt.causes_ns["contention"] + wt.causes_ns["prioritization"] + wt.causes_ns["unavailability"]) / 1e9
+    assert (adv[wt.row[m]] <= queue[m] + 1e-6).all()
+    if with_starts:  # (the generator's hand-off waits are all queue: the cap holds without binding)
+        queue_row = np.full(len(adv), np.inf)
+        queue_row[wt.row[m]] = queue[m]
+        assert m[sel[wt.row]].any() and np.array_equal(adv, np.minimum(whole, queue_row))
+    else:
+        assert not m.any() and np.array_equal(adv, whole)
+
+
+def test_a_merge_does_not_remove_the_wait_for_the_customer_bpic2012(bpic2012: EventLog) -> None:
+    """In the Dutch bank's log most of the wait between completing an application and calling about the offers
+    is the customer's (the next clerk was free and on duty): merging the two steps saves only the queue."""
+
+    from flowopt.analysis._waits import compute_waits
+    from flowopt.suggest._replay import case_arrays
+    from flowopt.suggest._suggest import _merge_advance
+
+    edge = ("W_Completeren aanvraag", "W_Nabellen offertes")
+    a = case_arrays(bpic2012)
+    adv = _merge_advance(bpic2012, Change(kind="handoff_merge", activities=edge, edge=edge, keep_wait_s=0.0), a)
+    wt = compute_waits(bpic2012)
+    c = bpic2012.codes()
+    on_edge = ((c.activity[wt.pred] == c.activity_names.index(edge[0]))
+               & (c.activity[wt.row] == c.activity_names.index(edge[1])))
+    rc = bpic2012.frame["resource"].cat.codes.to_numpy()
+    across = on_edge & (rc[wt.pred] != rc[wt.row])
+    extraneous = wt.causes_ns["extraneous"][across].sum() / wt.wait_ns[across].sum()
+    assert extraneous > 0.7
+    assert 0 < adv.sum() < 0.4 * (wt.wait_ns[across].sum() / 1e9)

@@ -388,7 +388,9 @@ def _handoff(f: Finding, graph: Any, config: Config) -> list[Candidate]:
         action=(f"Merge '{src}' ({_h(s1)}) and '{dst}' ({_h(s2)}) into one task for one person: the hand-off between "
                 f"them waits {_h(across)} median, against {_h(within)} when the same person carries on."),
         risk=("The merged task needs both skills and access rights; check segregation-of-duties rules "
-              "before giving both steps to one person."),
+              "before giving both steps to one person. The estimate counts only the time cases queued at the next "
+              "person (busy with other cases or off duty) where start times show it; time spent waiting for the "
+              "customer stays."),
         change=Change(kind="handoff_merge", activities=(src, dst), edge=(src, dst), keep_wait_s=within),
         evidence={"service_median_s": [s1, s2], "wait_median_across_s": across, "wait_median_within_s": within})]
 
