@@ -105,6 +105,25 @@ def test_wait_causes_map_to_their_remedy() -> None:
     assert c.heuristic == "contact_reduction" and c.change.cap_at_median
 
 
+def test_a_wait_without_start_times_is_not_called_outside_the_teams_hands() -> None:
+    """Without start times the extraneous part also holds queueing and the work itself: the action says so."""
+    texts = {}
+    for basis in ("start", "completion", "mixed"):
+        f = _hotspot({**ZERO, "extraneous": 9.0})
+        f = Finding(kind=f.kind, category=f.category, severity=f.severity, activities=f.activities,
+                    summary=f.summary, evidence={**f.evidence, "basis": basis}, cases_affected=f.cases_affected,
+                    edge=f.edge)
+        (c,) = candidates([f], None, Config())
+        assert c.heuristic == "contact_reduction"
+        texts[basis] = (c.action, c.risk)
+    assert "outside the team's hands" in texts["start"][0]
+    for basis in ("completion", "mixed"):
+        action, risk = texts[basis]
+        assert "outside the team's hands" not in action and "cannot tell waiting on others from queueing" in action
+        assert "no start times" in risk
+    assert "for some of these steps" in texts["mixed"][0] and "for some" not in texts["completion"][0]
+
+
 def test_rework_loop_and_handoff() -> None:
     r = _f("rework_loop", ("Check", "Request docs", "Check"),
            {"pattern": "loop", "sequence": ["Check", "Request docs", "Check"], "level": "activity",

@@ -300,12 +300,22 @@ def _by_cause(f: Finding, graph: Any, config: Config) -> list[Candidate]:
             change=Change(kind="cut_wait", activities=(target,), edge=edge, causes=("unavailability",)),
             evidence={**base_ev, "scenario": "upper bound: the off-duty part of the wait disappears"})] + out
     if dominant == "extraneous" and f.kind == "wait_hotspot":
+        if ev.get("basis", "start") == "start":
+            why = f"{share:.0%} of the wait is outside the team's hands"
+            risk = ("The log cannot tell a customer's delay from a scheduled date: confirm what the cases wait for "
+                    "before redesigning contacts.")
+        else:  # no start times: the residual also holds queueing at busy staff and the step's own work
+            some = " for some of these steps" if ev.get("basis") == "mixed" else ""
+            why = (f"{share:.0%} of the wait is not explained by batches or off-duty hours; without start times{some} "
+                   "the log cannot tell waiting on others from queueing or the work itself")
+            risk = ("The log has no start times, so this wait may be queueing at busy staff or the step's own work "
+                    "rather than waiting on the customer: find out what the cases wait for before redesigning "
+                    "contacts (if it is a queue, capacity is the remedy).")
         return [Candidate(
             heuristic="contact_reduction", finding_ids=(f.id,), activities=(target,),
             action=f"Cut the waiting on others {where}: collect what is needed in the first contact, let customers "
-                   f"self-check documents, reuse trusted data ({share:.0%} of the wait is outside the team's hands).",
-            risk=("The log cannot tell a customer's delay from a scheduled date: confirm what the cases wait for "
-                  "before redesigning contacts."),
+                   f"self-check documents, reuse trusted data ({why}).",
+            risk=risk,
             change=Change(kind="cut_wait", activities=(target,), edge=edge, causes=("extraneous",), cap_at_median=True),
             evidence={**base_ev, "scenario": "no case waits on others longer than today's median case on this edge"})] + out
     if f.kind == "bottleneck":
