@@ -343,16 +343,16 @@ def work_gaps(const int64_t[::1] bounds, const double[::1] a_begin, const double
 
 def retime(const int64_t[::1] bounds, const double[::1] a_begin, const double[::1] a_end, const code_t[::1] act,
            const uint8_t[::1] drop, const int64_t[::1] run, const double[::1] advance, const uint8_t[::1] release,
-           const double[::1] hold, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, int rel_mode, double rel_latency,
-           double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays, const double[::1] gap,
+           const double[::1] hold, const int64_t[::1] cal_idx, const uint8_t[:, ::1] masks, double off, int rel_mode,
+           double rel_latency, double rel_tod, double origin_s, const uint8_t[::1] rel_weekdays, const double[::1] gap,
            double[::1] begin, double[::1] end, double[::1] thr):
     """The replay's re-timing, one case after another (see ``flowopt.suggest._replay._retime``).
 
     ``drop``, ``run``, ``advance``, ``release``: the change, one entry per row, or empty (no row dropped, in a
     run, advanced, released). A case is re-timed when one of its rows is changed. ``hold``: per row, or empty
     (none), how long after becoming ready a released row is first eligible for the release rule (it waited
-    for something else first). ``rel_mode``: 0 no release
-    rule, 1 ``immediate`` (``rel_latency``), 2 ``daily`` (``next_weekday_release`` at ``rel_tod``). ``gap``:
+    for something else first). ``rel_mode``: 0 no release rule, 1 ``immediate`` (``rel_latency``), 2 ``daily``
+    (``next_weekday_release`` at ``rel_tod``). ``gap``:
     each row's own wait in working seconds, from :func:`work_gaps` (it depends on the log only, so it is
     computed once for all replays). Outputs, each optional (empty: not written): ``begin``/``end``, the new
     times of the re-timed cases' rows (the caller fills them with the old times first); ``thr``, the re-timed

@@ -17,9 +17,8 @@ then (the accumulation time). A case that was ready before the previous run and 
 for something else first (a hold, a scheduled date, a legal deadline): that earlier part is not the batch's
 (:mod:`._waits` also leaves out a hand-off's waiting period that no batched case ever skipped). The
 schedule is described from the releases: the weekdays with at least 10% of them and the times of day of
-the busiest bins,
-e.g. ``"Mon, Thu ~15:31 or ~16:31 UTC"``; releases a week or more apart (median) by their cadence instead,
-e.g. ``"11 runs, about one every 380 days"``.
+the busiest bins, e.g. ``"Mon, Thu ~15:31 or ~16:31 UTC"``; releases a week or more apart (median) by their
+cadence instead, e.g. ``"11 runs, about one every 380 days"``.
 
 Logs with dates but no times (at least 90% of an activity's instants at midnight) cannot show a release
 within a day: there an activity counts as batched only when its releases fall on at most one day in five

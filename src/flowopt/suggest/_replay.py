@@ -414,10 +414,11 @@ def _retime(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | 
     and its own service time. ``drop`` rows no longer happen; rows sharing a ``run`` id (>= 0) all become
     ready when the run begins and the run ends with its last member; ``release`` rows start at
     ``release_rule.apply(ready + hold)`` (``hold``: seconds per row, none when not given — a case that waited
-    for something else before it could join a batch still waits that long); a row with ``advance`` > 0 starts at least that many seconds earlier (a shorter
-    queue). An event never moves later than it was. With the compiled loops (:mod:`flowopt._compiled`) one pass
-    re-times the cases one after another (:func:`flowopt._loops.retime`); otherwise one vectorised step per
-    position in the case (a loop over positions, not over cases or events). Both give the same floats
+    for something else before it could join a batch still waits that long); a row with ``advance`` > 0 starts
+    at least that many seconds earlier (a shorter queue). An event never moves later than it was. With the
+    compiled loops (:mod:`flowopt._compiled`) one pass re-times the cases one after another
+    (:func:`flowopt._loops.retime`); otherwise one vectorised step per position in the case (a loop over
+    positions, not over cases or events). Both give the same floats
     (tests/suggest/test_replay.py). The replays need only the cases' new throughput: :func:`_retimed_throughput`.
     """
     m = a.end.shape[0]
@@ -531,8 +532,8 @@ def _compiled_retime(a: CaseArrays, drop: np.ndarray | None, run: np.ndarray | N
     compiled.retime(bounds, a_begin, a_end, act, none_u8 if drop is None else drop.view(np.uint8),
                     np.zeros(0, dtype=np.int64) if run is None else run.astype(np.int64, copy=False),
                     np.zeros(0) if advance is None else np.asarray(advance, dtype=f64), rel,
-                    np.zeros(0) if hold is None or release is None else np.asarray(hold, dtype=f64), cal_idx, masks, off,
-                    mode, latency, tod, origin_s, weekdays.view(np.uint8), gap, begin, end, thr)
+                    np.zeros(0) if hold is None or release is None else np.asarray(hold, dtype=f64), cal_idx, masks,
+                    off, mode, latency, tod, origin_s, weekdays.view(np.uint8), gap, begin, end, thr)
 
 
 def _retimed_throughput(a: CaseArrays, *, drop: np.ndarray | None = None, run: np.ndarray | None = None,
@@ -548,7 +549,8 @@ def _retimed_throughput(a: CaseArrays, *, drop: np.ndarray | None = None, run: n
     before = a.throughput()
     if a.end.shape[0] and loops() is not None:
         after = before.copy()
-        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, np.zeros(0), np.zeros(0), after, hold)
+        _compiled_retime(a, drop, run, release, release_rule, advance, calendars, np.zeros(0), np.zeros(0), after,
+                         hold)
         return after
     begin, end, keep = _retime(a, drop=drop, run=run, release=release, release_rule=release_rule, advance=advance,
                                hold=hold, calendars=calendars)
@@ -711,9 +713,9 @@ def replay_release(log: EventLog, target: str, *, source: str | None = None,
     When ``target`` is a batched activity (:func:`~flowopt.analysis._batching.detect_batches`), only its
     instances released in a batch move, and each no sooner than it could have joined a batch: the part of its
     wait before that (``held_ns`` of :func:`~flowopt.analysis._waits.compute_waits`: ready early enough for
-    the previous run and not taken by it, or within the hand-off's waiting period, such as a legal deadline) was spent
-    waiting for something else, and still passes after its new ready time. Instances done outside the batches
-    keep their times: a new batch schedule does not change them.
+    the previous run and not taken by it, or within the hand-off's waiting period, such as a legal deadline)
+    was spent waiting for something else, and still passes after its new ready time. Instances done outside
+    the batches keep their times: a new batch schedule does not change them.
     """
     if schedule not in ("immediate", "daily"):
         raise ParameterError(f"The 'schedule' parameter of replay_release must be 'immediate' or 'daily'. "
