@@ -85,3 +85,16 @@ def test_one_bad_value_in_a_large_column_keeps_the_others_on_the_fast_path() -> 
     parsed, bad = parse_timestamps(raw)
     assert bad.tolist() == [False] * 5000 + [True] + [False] * 5000
     assert str(parsed.iloc[0]) == "2024-03-01 09:00:00+00:00" and str(parsed.iloc[-1]) == "2024-03-01 10:00:00+00:00"
+
+
+def test_a_value_dateutil_reads_with_an_odd_offset_is_unreadable_not_a_crash() -> None:
+    """Found by the CSV fuzz test: fields run together ("...09:002024-...") or a "GMT-1" zone (which dateutil reads
+    as +01:00) parse with an offset the offset pattern does not see; alone they broke the clip to the nanosecond
+    range, next to naive values pandas raised "Mixed timezones". They are unreadable (quarantined), the rest read."""
+    for values, readable in ((["2024-03-01 09:002024-03-01 09:00"], [False]),
+                             (["01.03.2024 9:00", "March 1 2024 9am GMT-1"], [True, False]),
+                             (["March 1 2024 9am GMT-1", "March 2 2024 9am GMT-2"], [False, False])):
+        parsed, bad = parse_timestamps(pd.Series(values), tz="UTC", dayfirst=True)
+        assert list(parsed.notna()) == readable and list(bad) == [not r for r in readable]
+    parsed, _ = parse_timestamps(pd.Series(["01.03.2024 9:00", "March 1 2024 9am GMT-1"]), tz="UTC", dayfirst=True)
+    assert parsed.iloc[0] == pd.Timestamp("2024-03-01 09:00", tz="UTC")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,30 @@ def _ns(values: pd.Series, utc: bool) -> pd.Series:
     if utc:
         return values.clip(_NS_LO.tz_localize("UTC"), _NS_HI.tz_localize("UTC")).astype("datetime64[ns, UTC]")
     return values.clip(_NS_LO, _NS_HI).astype("datetime64[ns]")
+
+
+def _mixed_naive(text: pd.Series, dayfirst: bool) -> pd.Series:
+    """``pd.to_datetime(text, format="mixed")`` of values without an offset ``_OFFSET`` recognises, as naive
+    times; a value dateutil still reads with an offset or zone (a garbled value such as
+    ``"2024-03-01 09:002024-03-01 09:00"``, or ``"GMT-1"``, which it reads as +01:00) is not a local time of the
+    log's zone: NaT, so the row is quarantined as an unreadable timestamp instead of being shifted or crashing
+    the read (pandas raises on naive and offset values mixed, and a naive bound cannot clip offset values).
+    Those values are then parsed one by one: only logs that hold such values pay for it."""
+    try:
+        out = pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce")
+        if not isinstance(out.dtype, pd.DatetimeTZDtype):
+            return out
+    except ValueError:  # "Mixed timezones detected"
+        pass
+
+    def one(value: Any) -> Any:
+        try:
+            t = pd.to_datetime(value, format="mixed", dayfirst=dayfirst, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            return pd.NaT
+        return pd.NaT if t is pd.NaT or getattr(t, "tzinfo", None) is not None else t
+
+    return pd.to_datetime(pd.Series([one(v) for v in text], index=text.index, dtype=object), errors="coerce")
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:
@@ -280,8 +305,7 @@ def _parse_general(text: pd.Series, todo: pd.Series, parsed: pd.Series, tz: str,
             vals = _ns(vals, False)
             retry = vals.isna()
             if retry.any():
-                vals[retry] = _ns(pd.to_datetime(text[naive][retry], format="mixed", dayfirst=dayfirst,
-                                                 errors="coerce"), False)
+                vals[retry] = _ns(_mixed_naive(text[naive][retry], dayfirst), False)
             parsed[naive] = _localize(vals, tz)
         # offsets ISO could not read (e.g. "05/01/2024 10:00 +0100")
         retry = has_offset & parsed.isna()
