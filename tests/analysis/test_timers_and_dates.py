@@ -117,7 +117,7 @@ def test_a_waiting_period_before_a_batch_is_not_the_batchs() -> None:
     sel, wt = _collection_waits(log)
     period = wt.wait_ns[sel].min()  # no case was sent sooner than this after its penalty
     assert period >= 30 * DAY.value
-    assert (wt.held_ns[sel] == period).all()
+    assert (wt.held_ns[sel] == period).all() and (wt.waiting_period_ns[sel] == period).all()
     batching = wt.causes_ns["batching"][sel]
     assert (batching == wt.wait_ns[sel] - period).all()  # the time from the end of the period to the run
     assert batching.max() < 60 * DAY.value  # never more than the time between two runs
@@ -136,6 +136,7 @@ def test_a_case_left_out_of_a_run_waited_for_the_batch_only_since_that_run() -> 
     assert (wt.causes_ns["batching"][sel][skipped] <= 14 * DAY.value).all()
     assert (wt.held_ns[sel][skipped] == (prev - enabled)[skipped]).all()
     assert (wt.held_ns[sel][~skipped] == 0).all()
+    assert not wt.waiting_period_ns.any()  # a cut-off of a day or so is the batch's, no waiting period
 
 
 def test_releasing_case_by_case_saves_only_the_batching_part() -> None:

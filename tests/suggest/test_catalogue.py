@@ -95,6 +95,11 @@ def test_wait_causes_map_to_their_remedy() -> None:
                  batching={"schedule": "Mon, Thu ~15:30 UTC", "weekdays": ["Mon", "Thu"]})
     (c,) = candidates([b], None, Config())
     assert c.heuristic == "batch_frequency" and c.change.schedule == "daily" and "Mon, Thu" in c.action
+    held = _hotspot({**ZERO, "batching": 9.0}, batching={"schedule": "11 runs, about one every 380 days",
+                                                          "waiting_period_s": 209 * 86_400.0})
+    (c,) = candidates([held], None, Config())
+    assert "none went sooner than 209.0 days after 'A' (a waiting period the change keeps)" in c.action
+    assert "waiting period" not in candidates([b], None, Config())[0].action
     daily = _hotspot({**ZERO, "batching": 9.0}, batching={"weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri"]})
     assert candidates([daily], None, Config())[0].change.schedule == "immediate"
     assert _one(_hotspot({**ZERO, "contention": 9.0})) == ["capacity"]

@@ -190,6 +190,9 @@ def find_wait_hotspots(log: EventLog, graph: ProcessGraph | None = None,
         if sched is not None:
             in_batch = wt.batches.release[wt.row[sel]] != NAT
             ev["batching"] = {**sched, "share_of_edge_in_batches": float(in_batch.mean())}
+            period = wt.waiting_period_ns[sel]
+            if period.any():  # no batched case on this hand-off was released sooner: a deadline, not the batch
+                ev["batching"]["waiting_period_s"] = float(period.max()) / 1e9
             if dominant == "batching":
                 summary += f" ('{tgt}' runs in batches: {sched['schedule']})"
         if basis != "start":

@@ -92,6 +92,9 @@ class WaitTable:
         For an instance released in a batch, the part of its wait before it could join the batch (counted as
         extraneous): ready early enough for the activity's previous release and not taken by it, or within its
         hand-off's waiting period (:func:`_shortest_batched_waits`); 0 elsewhere.
+    waiting_period_ns : int64 array
+        For an instance released in a batch, its hand-off's waiting period (a week or more that no batched case
+        on it ever skipped, such as a legal deadline); 0 elsewhere.
     resource_order : (order, bounds) or None
         The log rows with a known start and a resource, by resource then start (ties in row order), and each
         resource's bounds in that order (:func:`_resource_order`); ``None`` when the log names no resources.
@@ -114,6 +117,7 @@ class WaitTable:
     contention_measured: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     resource_order: tuple[np.ndarray, np.ndarray] | None = None
     held_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    waiting_period_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 _CACHE: PerObjectCache[WaitTable] = PerObjectCache()
@@ -212,6 +216,7 @@ def _compute(log: EventLog) -> WaitTable:
     causes = {"batching": batching, "unavailability": unavail, "contention": cont, "prioritization": prio,
               "extraneous": extraneous}
     return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, held_ns=held,
+                     waiting_period_ns=np.where(in_batch & ~timers, period, zero),
                      contention_basis=_BASIS[basis],
                      contention_measured=basis == 0, resource_order=res_order,
                      batches=batches, calendars=calendars, shared_resources=tuple(shared), notes=tuple(notes))

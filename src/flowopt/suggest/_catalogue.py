@@ -268,10 +268,14 @@ def _by_cause(f: Finding, graph: Any, config: Config) -> list[Candidate]:
         schedule = "daily" if days is not None and len(days) < 5 else "immediate"
         now = f" (now {sched['schedule']})" if isinstance(sched, Mapping) and sched.get("schedule") else ""
         plan = "every working day" if schedule == "daily" else "case by case, as soon as each case is ready"
+        period = sched.get("waiting_period_s") if isinstance(sched, Mapping) else None
+        since = f"'{edge[0]}'" if edge else "becoming ready"
+        after = f"; none went sooner than {_h(float(period))} after {since} (a waiting period the change keeps)" \
+            if period else ""
         return [Candidate(
             heuristic="batch_frequency", finding_ids=(f.id,), activities=(target,),
             action=f"Run '{target}' {plan} instead of in batches{now}: cases wait {_h(_num(ev, 'wait_median_s'))} "
-                   f"median {where}, {share:.0%} of it for the batch.",
+                   f"median {where}, {share:.0%} of it for the batch{after}.",
             risk=("Batches often exist for a reason (bank cut-offs, a payment file per run, a person's fixed slot): "
                   "check the cost per run and whether downstream systems accept more frequent releases."),
             change=Change(kind="release", activities=(target,), edge=edge, schedule=schedule),
