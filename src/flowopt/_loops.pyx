@@ -891,6 +891,18 @@ cdef inline uint64_t _key_hash(uint64_t first, uint64_t last, Py_ssize_t n) noex
     return b ^ (b >> 32)
 
 
+cdef inline void _text_key(const uint8_t* p, Py_ssize_t length, const uint8_t* end, uint64_t* first,
+                           uint64_t* last) noexcept nogil:
+    """The key words of the ``length`` bytes at ``p`` (``end``: where their buffer ends): the first eight bytes and
+    the last eight when there are eight or more, else the bytes then zeros, and 0."""
+    if length >= 8:
+        first[0] = _word(p)
+        last[0] = _word(p + length - 8)
+    else:
+        first[0] = _short_word(p, length, end)
+        last[0] = 0
+
+
 cdef struct _Slot:  # one entry of TextCodes' hash table: a distinct value's key and code
     uint64_t first  # the value's first eight bytes (a shorter value: its bytes, then zeros)
     uint64_t last  # its last eight bytes when it has more than eight, else 0
@@ -987,12 +999,7 @@ cdef class TextCodes:
         for i in range(self.n):
             p = self.data + self.starts[i]
             length = self.starts[i + 1] - self.starts[i]
-            if length >= 8:
-                first = _word(p)
-                last = _word(p + length - 8)
-            else:
-                first = _short_word(p, length, self.data + self.cap)
-                last = 0
+            _text_key(p, length, self.data + self.cap, &first, &last)
             j = <Py_ssize_t>(_key_hash(first, last, length) & <uint64_t>(n_slots - 1))
             while slots[j].code:
                 j = (j + 1) & (n_slots - 1)
@@ -1032,7 +1039,8 @@ cdef class TextCodes:
         return lo if self._compare(lo, p, length) == 0 else -2
 
     cdef inline int64_t _append(self, const uint8_t* p, Py_ssize_t length) noexcept nogil:
-        """A new code for the ``length`` bytes at ``p``, known to be new (ordered mode); -1 when memory ran out."""
+        """A new code for the ``length`` bytes at ``p``, known to be new, its bytes copied (the table, when in use,
+        grown but not given the value: the caller enters it); -1 when memory ran out."""
         cdef int64_t s = self.n
         if self.n >= 2147483646 or not self._grow(length):
             return -1
@@ -1063,19 +1071,14 @@ cdef class TextCodes:
                     return s
             j = (j + 1) & mask
         n_slots = self.n_slots
-        if self.n >= 2147483646 or not self._grow(length):
+        s = self._append(p, length)
+        if s < 0:
             return -1
         if self.n_slots != n_slots:  # the table was rebuilt larger: the empty slot for this value moved
             mask = self.n_slots - 1
             j = <Py_ssize_t>(h & <uint64_t>mask)
             while self.slots[j].code:
                 j = (j + 1) & mask
-        s = self.n
-        if length:
-            memcpy(self.data + self.size, p, length)
-        self.size += length
-        self.n += 1
-        self.starts[self.n] = self.size
         slot = &self.slots[j]
         slot.first = first
         slot.last = last
@@ -1111,12 +1114,7 @@ cdef class TextCodes:
                 if e < a or a < lo or e > hi or length > 2147483647:
                     bad = True
                     break
-                if length >= 8:
-                    first = _word(base + a)
-                    last = _word(base + e - 8)
-                else:
-                    first = _short_word(base + a, length, end)
-                    last = 0
+                _text_key(base + a, length, end, &first, &last)
                 if (length == last_length and first == last_first and last == last_last
                         and (length <= 16 or _same_bytes(base + a + 8, previous + 8, length - 16, end, end))):
                     out[i] = <int32_t>code

@@ -164,7 +164,7 @@ def _compute(log: EventLog) -> WaitTable:
     before_prev = np.where(in_batch & (prev != NAT), prev - enabled, zero)  # (NAT's wrapped difference unused)
     skipped = (before_prev > 0) & (before_prev >= shortest)
     period = np.where(shortest >= _PERIOD_MIN_NS, shortest, zero)
-    held = np.where(in_batch, np.clip(np.where(skipped, before_prev, period), 0, wait), zero)
+    held = np.clip(np.where(skipped, before_prev, period), 0, wait)  # (both 0 outside batches)
     batching = np.where(in_batch, np.clip(rel - (enabled + held), 0, wait - held), zero)
     timers = _fixed_delays(edge, wait, in_batch)
     if timers.any():  # a constant delay is a timer or a scheduled date, not a batch: leave it to extraneous
@@ -216,7 +216,7 @@ def _compute(log: EventLog) -> WaitTable:
     causes = {"batching": batching, "unavailability": unavail, "contention": cont, "prioritization": prio,
               "extraneous": extraneous}
     return WaitTable(pred=i, row=j, wait_ns=wait, causes_ns=causes, start_known=sk, held_ns=held,
-                     waiting_period_ns=np.where(in_batch & ~timers, period, zero),
+                     waiting_period_ns=np.where(timers, zero, period),
                      contention_basis=_BASIS[basis],
                      contention_measured=basis == 0, resource_order=res_order,
                      batches=batches, calendars=calendars, shared_resources=tuple(shared), notes=tuple(notes))
